@@ -1,0 +1,44 @@
+// plugin/manifest.ts
+// What EG's plugin loader requires. EG calls `init` at start-up and again on every config reload,
+// so everything process-wide (hooks on the event bus, the catch-all handlers, the rejection
+// guard) is installed once, and only the settings are taken afresh.
+
+import type { Server } from 'node:http';
+import type { PluginContext, PluginManifest } from './eg-types';
+import { logger } from './logger';
+import { appOfServer, installCatchAll } from './policies/detail-error-formatter/catch-all';
+import { detailErrorFormatterPolicy } from './policies/detail-error-formatter';
+import { proxyPolicy } from './policies/proxy';
+import { settingsSchema } from './settings';
+import { pluginState } from './plugin-state';
+
+const POLICIES = [detailErrorFormatterPolicy, proxyPolicy];
+
+function installProcessHooks(context: PluginContext): void {
+  if (pluginState.processHooksInstalled) return;
+  pluginState.processHooksInstalled = true;
+  // Express 4 does not catch rejected promises; on Node 20 one would end the process.
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'unhandled promise rejection (the gateway keeps running)');
+  });
+  for (const event of ['http-ready', 'https-ready']) {
+    context.eventBus.on(event, ({ httpServer }: { httpServer: Server }) => {
+      const app = appOfServer(httpServer);
+      if (app) installCatchAll(app, context.config);
+    });
+  }
+}
+
+const plugin: PluginManifest = {
+  version: '1.2.0',
+  policies: POLICIES.map((policy) => policy.name),
+  schema: settingsSchema as unknown as PluginManifest['schema'],
+  init(context: PluginContext): void {
+    installProcessHooks(context);
+    pluginState.settings = context.settings;
+    for (const policy of POLICIES) context.registerPolicy(policy);
+    pluginState.initCount += 1;
+  },
+};
+
+export = plugin;

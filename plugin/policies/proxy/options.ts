@@ -1,0 +1,41 @@
+// plugin/policies/proxy/options.ts
+// Types and defaults of the proxy's action parameters; schema.ts takes its defaults from here.
+
+export interface ProxyOptions {
+  /** Name of the serviceEndpoint (gateway.config.yml) that holds the provider's URL. Required. */
+  readonly serviceEndpoint: string;
+  /** The provider's key. Default: the LLM_PROVIDER_API_KEY environment variable, read at config load. */
+  readonly providerApiKey: string;
+  /** Header that carries the provider's key upstream. Default `Authorization`. */
+  readonly providerKeyHeader: string;
+  /** Scheme written before the key; empty for none (e.g. `x-api-key`-style providers). Default `Bearer`. */
+  readonly providerKeyScheme: string;
+  /** Client request headers that never reach the provider. Default X-API-Key, Authorization, Cookie. */
+  readonly dropRequestHeaders: readonly string[];
+  /** Provider response headers that never reach the client. Default Set-Cookie. */
+  readonly dropResponseHeaders: readonly string[];
+  /** Largest request body accepted, in bytes. Default 1 MiB. */
+  readonly maxBodyBytes: number;
+  /** Time allowed to open a connection to the provider, ms. Default 10000. */
+  readonly connectTimeoutMs: number;
+  /** Time allowed between the request and the provider's response headers, ms. Default 60000. */
+  readonly firstByteTimeoutMs: number;
+  /** Longest gap between two chunks of the provider's response, ms. Default 120000. */
+  readonly idleTimeoutMs: number;
+  /** Longest whole exchange, ms; 0 for none (the default: streams may run long). */
+  readonly totalTimeoutMs: number;
+}
+
+export const DEFAULTS: Omit<ProxyOptions, 'serviceEndpoint' | 'providerApiKey'> = Object.freeze({
+  providerKeyHeader: 'Authorization',
+  providerKeyScheme: 'Bearer',
+  dropRequestHeaders: Object.freeze(['X-API-Key', 'Authorization', 'Cookie']),
+  dropResponseHeaders: Object.freeze(['Set-Cookie']),
+  maxBodyBytes: 1024 * 1024,
+  connectTimeoutMs: 10_000,
+  firstByteTimeoutMs: 60_000,
+  idleTimeoutMs: 120_000,
+  totalTimeoutMs: 0,
+});
+
+export const PROVIDER_KEY_ENV = 'LLM_PROVIDER_API_KEY';

@@ -1,0 +1,230 @@
+// plugin/policies/proxy/proxy.ts
+// Forwards the request to the LLM provider and streams its answer back. Built on Node's http
+// client rather than http-proxy because every phase needs its own handling: the provider's key is
+// injected and the client's credentials dropped, the body is counted as it streams (413 without
+// buffering), each of connect / first byte / idle gap has its own timeout, a client that leaves
+// aborts the provider call, and a failure after the response started ends a stream with a last
+// `{"detail"}` event instead of hanging.
+
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import type { NextFunction, RequestHandler, Response } from 'express';
+import type { EgConfig, GatewayRequest } from '../../eg-types';
+import { GatewayError, sendDetail } from '../../errors';
+import { logger } from '../../logger';
+import { MESSAGES } from '../../messages';
+import { upstreamErrors, upstreamFirstByteSeconds, upstreamSeconds } from '../../metrics';
+import { resolveOptions } from '../../options';
+import { markProviderResponse } from '../detail-error-formatter/response-rewriter';
+import { sendUpstreamFailure, type UpstreamFailureKind } from '../detail-error-formatter/upstream-failure';
+import { agentFor } from './agents';
+import { copyHeaders, headerSet } from './headers';
+import { DEFAULTS, PROVIDER_KEY_ENV, type ProxyOptions } from './options';
+
+type FailureReason = 'refused' | 'reset' | 'dns' | 'connect_timeout' | 'first_byte_timeout' | 'idle_timeout' | 'total_timeout' | 'other';
+
+const KIND_OF_REASON: Readonly<Record<FailureReason, UpstreamFailureKind>> = {
+  refused: 'unreachable', reset: 'reset', dns: 'unreachable', other: 'unreachable',
+  connect_timeout: 'timeout', first_byte_timeout: 'timeout', idle_timeout: 'timeout', total_timeout: 'timeout',
+};
+
+const EVENT_STREAM = 'text/event-stream';
+
+export function providerProxy(params: Readonly<Record<string, unknown>>, config: EgConfig): RequestHandler {
+  const options: ProxyOptions = {
+    ...resolveOptions(DEFAULTS, params),
+    serviceEndpoint: String(params['serviceEndpoint']),
+    providerApiKey: typeof params['providerApiKey'] === 'string' ? params['providerApiKey'] : (process.env[PROVIDER_KEY_ENV] ?? ''),
+  };
+  const endpoint = config.gatewayConfig.serviceEndpoints?.[options.serviceEndpoint];
+  const url = endpoint?.url ?? endpoint?.urls?.[0];
+  if (url === undefined) throw new Error(`proxy: serviceEndpoint "${options.serviceEndpoint}" is not declared under serviceEndpoints`);
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    throw new Error(`proxy: serviceEndpoint "${options.serviceEndpoint}" has an invalid url`);
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+    throw new Error(`proxy: serviceEndpoint "${options.serviceEndpoint}" must be an http or https url`);
+  }
+
+  const agent = agentFor(target);
+  const request = target.protocol === 'https:' ? https.request : http.request;
+  const basePath = target.pathname.replace(/\/+$/, '');
+  const droppedRequestHeaders = headerSet([...options.dropRequestHeaders, options.providerKeyHeader], true);
+  const droppedResponseHeaders = headerSet(options.dropResponseHeaders, true);
+  const credentialHeader = options.providerKeyHeader.toLowerCase();
+  const credential = options.providerApiKey === '' ? undefined
+    : (options.providerKeyScheme === '' ? options.providerApiKey : `${options.providerKeyScheme} ${options.providerApiKey}`);
+  if (credential === undefined) logger.warn({ code: 'WRN_PROXY_NO_PROVIDER_KEY' }, `${PROVIDER_KEY_ENV} is not set: requests reach the provider without a key`);
+
+  return function proxyToProvider(req: GatewayRequest, res: Response, next: NextFunction) {
+    const declaredLength = Number(req.headers['content-length'] ?? 0);
+    if (declaredLength > options.maxBodyBytes) {
+      refuseLargeBody(req, res);
+      return;
+    }
+
+    const headers = copyHeaders(req.headers, droppedRequestHeaders);
+    if (credential !== undefined) headers[credentialHeader] = credential;
+    // Identity keeps event streams uncompressed end to end and error bodies readable.
+    headers['accept-encoding'] = 'identity';
+    if (req.egContext?.requestID !== undefined) headers['eg-request-id'] = req.egContext.requestID;
+
+    const startedAt = process.hrtime.bigint();
+    const upstream = request({
+      protocol: target.protocol,
+      hostname: target.hostname,
+      port: target.port,
+      method: req.method,
+      path: basePath + req.url,
+      headers,
+      agent,
+    });
+    let finished = false;
+    let timer: NodeJS.Timeout | undefined;
+    let totalTimer: NodeJS.Timeout | undefined;
+    let upstreamResponse: IncomingMessage | undefined;
+
+    const arm = (ms: number, reason: FailureReason): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = ms > 0 ? setTimeout(() => fail(reason), ms) : undefined;
+    };
+    const cleanup = (): void => {
+      finished = true;
+      if (timer !== undefined) clearTimeout(timer);
+      if (totalTimer !== undefined) clearTimeout(totalTimer);
+    };
+    const fail = (reason: FailureReason, error?: unknown): void => {
+      if (finished) return;
+      cleanup();
+      upstreamErrors.inc({ reason });
+      logger.warn({ reason, requestId: req.egContext?.requestID, err: error instanceof Error ? error.message : undefined }, 'provider request failed');
+      upstream.destroy();
+      upstreamResponse?.destroy();
+      endAfterFailure(res, KIND_OF_REASON[reason]);
+    };
+
+    if (options.totalTimeoutMs > 0) totalTimer = setTimeout(() => fail('total_timeout'), options.totalTimeoutMs);
+    upstream.on('socket', (socket) => {
+      if (socket.connecting) {
+        arm(options.connectTimeoutMs, 'connect_timeout');
+        socket.once('connect', () => { if (!finished && upstreamResponse === undefined) arm(options.firstByteTimeoutMs, 'first_byte_timeout'); });
+      } else {
+        arm(options.firstByteTimeoutMs, 'first_byte_timeout');
+      }
+    });
+    upstream.on('error', (error: NodeJS.ErrnoException) => fail(reasonOf(error), error));
+
+    upstream.on('response', (providerRes) => {
+      if (finished) { providerRes.destroy(); return; }
+      upstreamResponse = providerRes;
+      const labels = { pipeline: req.egContext?.apiEndpoint?.apiEndpointName ?? 'unknown' };
+      upstreamFirstByteSeconds.observe(labels, secondsSince(startedAt));
+      arm(options.idleTimeoutMs, 'idle_timeout');
+
+      const responseHeaders = copyHeaders(providerRes.headers, droppedResponseHeaders);
+      if (String(providerRes.headers['content-type'] ?? '').startsWith(EVENT_STREAM)) {
+        responseHeaders['cache-control'] = 'no-cache';
+        responseHeaders['x-accel-buffering'] = 'no';
+        delete responseHeaders['content-length'];
+        res.socket?.setNoDelay(true);
+      }
+      markProviderResponse(res);
+      res.writeHead(providerRes.statusCode ?? 502, responseHeaders);
+
+      providerRes.on('data', (chunk: Buffer) => {
+        if (timer !== undefined) timer.refresh();
+        if (!res.write(chunk)) providerRes.pause();
+      });
+      res.on('drain', () => providerRes.resume());
+      providerRes.on('end', () => {
+        if (finished) return;
+        cleanup();
+        upstreamSeconds.observe(labels, secondsSince(startedAt));
+        res.end();
+      });
+      providerRes.on('aborted', () => fail('reset'));
+      providerRes.on('error', (error) => fail('reset', error));
+    });
+
+    // A client that goes away must not keep a (paid) provider call running.
+    res.on('close', () => {
+      if (finished || res.writableEnded) return;
+      cleanup();
+      upstream.destroy();
+      upstreamResponse?.destroy();
+    });
+
+    forwardBody(req, upstream, options.maxBodyBytes, () => {
+      if (finished) return;
+      cleanup();
+      upstream.destroy();
+      refuseLargeBody(req, res);
+    }, (error) => {
+      if (finished) return;
+      cleanup();
+      upstream.destroy();
+      next(error);
+    });
+  };
+}
+
+/** Streams the request body upstream, counting bytes; never holds more than a chunk. */
+function forwardBody(
+  req: GatewayRequest,
+  upstream: http.ClientRequest,
+  maxBytes: number,
+  onTooLarge: () => void,
+  onError: (error: unknown) => void,
+): void {
+  const source = (req.egContext?.requestStream ?? req) as NodeJS.ReadableStream;
+  let received = 0;
+  const onData = (chunk: Buffer | string): void => {
+    received += chunk.length;
+    if (received > maxBytes) {
+      source.removeListener('data', onData);
+      onTooLarge();
+      return;
+    }
+    if (!upstream.write(chunk)) source.pause();
+  };
+  upstream.on('drain', () => source.resume());
+  source.on('data', onData);
+  source.on('end', () => { if (received <= maxBytes) upstream.end(); });
+  source.on('error', () => onError(new GatewayError(400, MESSAGES.badRequest)));
+}
+
+function refuseLargeBody(req: GatewayRequest, res: Response): void {
+  sendDetail(res, 413, MESSAGES.payloadTooLarge);
+  // The rest of the body is read and dropped (Node's request timeout bounds it) rather than cut
+  // off: a client still writing when the socket closes sees EPIPE instead of our 413.
+  req.resume();
+}
+
+function endAfterFailure(res: Response, kind: UpstreamFailureKind): void {
+  if (!res.headersSent) {
+    sendUpstreamFailure(res, kind);
+    return;
+  }
+  if (String(res.getHeader('content-type') ?? '').startsWith(EVENT_STREAM) && !res.writableEnded) {
+    res.end(`data: ${JSON.stringify({ detail: MESSAGES.internalError })}\n\n`);
+    return;
+  }
+  // A plain body that stopped half way cannot be repaired; a reset tells the client so.
+  res.destroy();
+}
+
+function reasonOf(error: NodeJS.ErrnoException): FailureReason {
+  switch (error.code) {
+    case 'ECONNREFUSED': return 'refused';
+    case 'ECONNRESET': case 'EPIPE': return 'reset';
+    case 'ENOTFOUND': case 'EAI_AGAIN': return 'dns';
+    default: return 'other';
+  }
+}
+
+function secondsSince(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
