@@ -8,11 +8,13 @@ import type { PluginContext, PluginManifest } from './eg-types';
 import { logger } from './logger';
 import { appOfServer, installCatchAll } from './policies/detail-error-formatter/catch-all';
 import { detailErrorFormatterPolicy } from './policies/detail-error-formatter';
+import { keyAuthPolicy } from './policies/key-auth';
 import { proxyPolicy } from './policies/proxy';
+import { tokenBucketRateLimitPolicy } from './policies/token-bucket-rate-limit';
 import { settingsSchema } from './settings';
 import { pluginState } from './plugin-state';
 
-const POLICIES = [detailErrorFormatterPolicy, proxyPolicy];
+const POLICIES = [detailErrorFormatterPolicy, keyAuthPolicy, tokenBucketRateLimitPolicy, proxyPolicy];
 
 function installProcessHooks(context: PluginContext): void {
   if (pluginState.processHooksInstalled) return;
