@@ -1,0 +1,441 @@
+// test/helpers/redis-topologies.ts
+// Real multi-process Redis topologies for tests: a Cluster of primaries (with a live slot migration)
+// and a Sentinel group (1 primary, 1 replica, 3 sentinels), all from the redis-server binary.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Redis from 'ioredis';
+import { freePort } from './ports';
+import { sleep } from './http';
+import { REDIS_SERVER_BIN, redisServerAvailable } from './redis';
+
+export interface NodeAddress { host: string; port: number }
+
+const HOST = '127.0.0.1';
+
+// Every process started here, so that a test run dying before its `after` hooks (an uncaught
+// exception, mocha bailing out) still leaves no redis-server behind: 'exit' handlers run on those.
+const liveProcesses = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function track(child: ChildProcess): void {
+  liveProcesses.add(child);
+  child.once('exit', () => liveProcesses.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const leftover of liveProcesses) {
+      try { leftover.kill('SIGKILL'); } catch { /* already gone */ }
+    }
+  });
+}
+
+/** Several distinct free ports (two calls to freePort() may hand out the same one). */
+async function freePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}
+
+/**
+ * One command on one node through a short-lived connection that never retries: admin commands
+ * must fail fast against a node a test has just killed, not wait for it to come back.
+ */
+export async function redisCommand(port: number, command: string, ...args: Array<string | number>): Promise<unknown> {
+  const client = new Redis({
+    host: HOST, port, lazyConnect: true, enableOfflineQueue: false, enableReadyCheck: false,
+    maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000, commandTimeout: 10_000,
+  });
+  client.on('error', () => { /* reported by the rejected command */ });
+  try {
+    await client.connect();
+    return await client.call(command, ...args.map(String));
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** `field:value` lines of INFO / CLUSTER INFO as a map. */
+export function parseInfo(text: unknown): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const line of String(text).split(/\r?\n/)) {
+    const at = line.indexOf(':');
+    if (at > 0 && !line.startsWith('#')) fields.set(line.slice(0, at), line.slice(at + 1).trim());
+  }
+  return fields;
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error: unknown) {
+      lastError = error;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`${what}: not reached within ${timeoutMs} ms${lastError instanceof Error ? ` (last error: ${lastError.message})` : ''}`);
+}
+
+/** One redis-server process (data node or sentinel), killed by its pid. Keeps the tail of its log. */
+export class RedisProcess {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private logTail = '';
+
+  constructor(readonly port: number, private readonly args: readonly string[], readonly label: string) {}
+
+  get address(): NodeAddress { return { host: HOST, port: this.port }; }
+  get pid(): number | undefined { return this.child?.pid; }
+  get running(): boolean { return this.child !== undefined; }
+  /** The last few kB the process logged, for failure messages. */
+  get logs(): string { return this.logTail; }
+
+  async start(): Promise<this> {
+    const child = spawn(REDIS_SERVER_BIN, [...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    track(child);
+    const keep = (chunk: Buffer): void => { this.logTail = (this.logTail + chunk.toString('utf8')).slice(-8192); };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    try {
+      await until(`${this.label} on ${this.port} answering PING`, 10_000, async () => {
+        if (child.exitCode !== null) throw new Error(`${this.label} exited: ${this.logTail}`);
+        return (await redisCommand(this.port, 'PING')) === 'PONG' ? true : undefined;
+      }, 25);
+    } catch (error: unknown) {
+      await this.kill();
+      throw error;
+    }
+    return this;
+  }
+
+  command(command: string, ...args: Array<string | number>): Promise<unknown> {
+    return redisCommand(this.port, command, ...args);
+  }
+
+  /** SIGKILL by pid, as a crash would. Resolves once the process is gone. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await this.exited;
+    this.child = undefined;
+  }
+}
+
+function requireRedisServer(): void {
+  if (!redisServerAvailable()) {
+    throw new Error(`redis-server was not found (${REDIS_SERVER_BIN}); install it (apt-get install redis-server) or set REDIS_SERVER_BIN`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cluster
+
+export const CLUSTER_SLOTS = 16384;
+
+export interface ClusterNode {
+  readonly process: RedisProcess;
+  readonly port: number;
+  readonly busPort: number;
+  readonly id: string;
+}
+
+export interface SlotMigration { slot: number; from: ClusterNode; to: ClusterNode; keysMoved: number }
+
+export interface ClusterStartOptions {
+  primaries?: number;
+  nodeTimeoutMs?: number;
+}
+
+/**
+ * A Redis Cluster of primaries without replicas. Bus ports are chosen explicitly
+ * (`--cluster-port`): the default port + 10000 falls outside the port range for the high ports
+ * freePort() hands out.
+ */
+export class RedisClusterTopology {
+  private constructor(readonly dir: string, readonly nodes: readonly ClusterNode[]) {}
+
+  static async start(options: ClusterStartOptions = {}): Promise<RedisClusterTopology> {
+    requireRedisServer();
+    const count = options.primaries ?? 3;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-gateway-cluster-'));
+    const ports = await freePorts(count * 2);
+    const processes = Array.from({ length: count }, (_, i) => {
+      const port = ports[i * 2] as number;
+      const busPort = ports[i * 2 + 1] as number;
+      return {
+        busPort,
+        process: new RedisProcess(port, [
+          '--port', String(port), '--bind', HOST, '--daemonize', 'no', '--dir', dir,
+          '--save', '', '--appendonly', 'no',
+          '--cluster-enabled', 'yes', '--cluster-port', String(busPort),
+          '--cluster-config-file', path.join(dir, `nodes-${port}.conf`),
+          '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 5000),
+        ], `cluster node ${i}`),
+      };
+    });
+    try {
+      await Promise.all(processes.map(({ process }) => process.start()));
+      const nodes: ClusterNode[] = [];
+      for (const { process, busPort } of processes) {
+        nodes.push({ process, port: process.port, busPort, id: String(await process.command('CLUSTER', 'MYID')) });
+      }
+      const topology = new RedisClusterTopology(dir, nodes);
+      await topology.assignSlotsAndMeet();
+      return topology;
+    } catch (error: unknown) {
+      await Promise.all(processes.map(({ process }) => process.kill()));
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  private async assignSlotsAndMeet(): Promise<void> {
+    const count = this.nodes.length;
+    for (const [i, node] of this.nodes.entries()) {
+      const first = Math.floor((CLUSTER_SLOTS * i) / count);
+      const last = Math.floor((CLUSTER_SLOTS * (i + 1)) / count) - 1;
+      // Distinct epochs up front, as `redis-cli --cluster create` does, so no epoch collision has
+      // to be resolved before the slot map settles.
+      await node.process.command('CLUSTER', 'SET-CONFIG-EPOCH', i + 1);
+      await node.process.command('CLUSTER', 'ADDSLOTSRANGE', first, last);
+    }
+    const [first, ...others] = this.nodes;
+    if (!first) throw new Error('a cluster needs at least one node');
+    for (const node of others) await first.process.command('CLUSTER', 'MEET', HOST, node.port, node.busPort);
+    await this.waitUntilConsistent(20_000);
+  }
+
+  /** Every node reports cluster_state:ok, knows every other node and agrees on the slot map. */
+  async waitUntilConsistent(timeoutMs = 10_000): Promise<void> {
+    await until('cluster state ok and one slot map on every node', timeoutMs, async () => {
+      const maps: string[] = [];
+      for (const node of this.nodes) {
+        const info = parseInfo(await node.process.command('CLUSTER', 'INFO'));
+        if (info.get('cluster_state') !== 'ok' || info.get('cluster_known_nodes') !== String(this.nodes.length)
+          || info.get('cluster_slots_assigned') !== String(CLUSTER_SLOTS)) return undefined;
+        maps.push(JSON.stringify(await this.slotMap(node)));
+      }
+      return maps.every((map) => map === maps[0]) ? true : undefined;
+    }, 100);
+  }
+
+  /** `host:port` of each node, as the REDIS_CLUSTER_NODES variable takes them. */
+  get nodesSetting(): string { return this.nodes.map((node) => `${HOST}:${node.port}`).join(','); }
+  get seeds(): NodeAddress[] { return this.nodes.map((node) => ({ host: HOST, port: node.port })); }
+
+  nodeByPort(port: number): ClusterNode {
+    const node = this.nodes.find((n) => n.port === port);
+    if (!node) throw new Error(`no cluster node on port ${port}`);
+    return node;
+  }
+
+  /** [first slot, last slot, owner's port] ranges as `node` sees them, sorted. */
+  async slotMap(node: ClusterNode = this.nodes[0] as ClusterNode): Promise<Array<[number, number, number]>> {
+    const reply = await node.process.command('CLUSTER', 'SLOTS') as Array<[number, number, [string, number, string]]>;
+    return reply.map(([start, end, owner]) => [start, end, owner[1]] as [number, number, number]).sort((a, b) => a[0] - b[0]);
+  }
+
+  async keySlot(key: string): Promise<number> {
+    return Number(await (this.nodes[0] as ClusterNode).process.command('CLUSTER', 'KEYSLOT', key));
+  }
+
+  async ownerOfSlot(slot: number, askedNode?: ClusterNode): Promise<ClusterNode> {
+    const range = (await this.slotMap(askedNode)).find(([start, end]) => slot >= start && slot <= end);
+    if (!range) throw new Error(`slot ${slot} is not assigned`);
+    return this.nodeByPort(range[2]);
+  }
+
+  async countKeysInSlot(slot: number): Promise<number> {
+    return Number(await (await this.ownerOfSlot(slot)).process.command('CLUSTER', 'COUNTKEYSINSLOT', slot));
+  }
+
+  /** Keys held by each primary (port → keys). Test data is small, so KEYS is fine here. */
+  async keysByNode(pattern = '*'): Promise<Map<number, string[]>> {
+    const byNode = new Map<number, string[]>();
+    for (const node of this.nodes) byNode.set(node.port, (await node.process.command('KEYS', pattern) as string[]).sort());
+    return byNode;
+  }
+
+  async flushAll(): Promise<void> {
+    for (const node of this.nodes) await node.process.command('FLUSHALL');
+  }
+
+  /**
+   * Moves one slot to another primary the way `redis-cli --cluster reshard` does: IMPORTING on the
+   * target, MIGRATING on the source, MIGRATE of its keys in batches, then SETSLOT NODE on the
+   * target, the source and every other node. `pauseMs` holds each half-moved state that long, so
+   * clients running meanwhile meet ASK redirects (slot migrating, key gone) and then MOVED.
+   */
+  async migrateSlot(slot: number, to: ClusterNode, options: { pauseMs?: number } = {}): Promise<SlotMigration> {
+    const pauseMs = options.pauseMs ?? 0;
+    const from = await this.ownerOfSlot(slot);
+    if (from.port === to.port) throw new Error(`slot ${slot} is already on ${to.port}`);
+    await to.process.command('CLUSTER', 'SETSLOT', slot, 'IMPORTING', from.id);
+    await from.process.command('CLUSTER', 'SETSLOT', slot, 'MIGRATING', to.id);
+    if (pauseMs > 0) await sleep(pauseMs);
+    let keysMoved = 0;
+    for (;;) {
+      const keys = await from.process.command('CLUSTER', 'GETKEYSINSLOT', slot, 100) as string[];
+      if (keys.length === 0) break;
+      await from.process.command('MIGRATE', HOST, to.port, '', 0, 5000, 'REPLACE', 'KEYS', ...keys);
+      keysMoved += keys.length;
+    }
+    if (pauseMs > 0) await sleep(pauseMs);
+    await to.process.command('CLUSTER', 'SETSLOT', slot, 'NODE', to.id);
+    await from.process.command('CLUSTER', 'SETSLOT', slot, 'NODE', to.id);
+    for (const node of this.nodes) {
+      if (node !== to && node !== from) await node.process.command('CLUSTER', 'SETSLOT', slot, 'NODE', to.id);
+    }
+    await this.waitUntilConsistent();
+    return { slot, from, to, keysMoved };
+  }
+
+  /** Kills every node by pid and removes the temporary directory. Safe to call twice. */
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.process.kill()));
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sentinel
+
+export interface SentinelStartOptions {
+  name?: string;
+  downAfterMs?: number;
+  failoverTimeoutMs?: number;
+}
+
+/**
+ * One primary, one replica (`--replicaof`) and three sentinels with quorum 2, each sentinel with
+ * its own generated sentinel.conf (sentinels rewrite their config file as they learn).
+ */
+export class RedisSentinelTopology {
+  private constructor(
+    readonly dir: string,
+    readonly name: string,
+    readonly dataNodes: readonly RedisProcess[],
+    readonly sentinels: readonly RedisProcess[],
+  ) {}
+
+  static async start(options: SentinelStartOptions = {}): Promise<RedisSentinelTopology> {
+    requireRedisServer();
+    const name = options.name ?? 'mymaster';
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-gateway-sentinel-'));
+    const [primaryPort, replicaPort, ...sentinelPorts] = await freePorts(5) as [number, number, number, number, number];
+    const dataArgs = (port: number): string[] => [
+      '--port', String(port), '--bind', HOST, '--daemonize', 'no', '--dir', dir, '--save', '', '--appendonly', 'no',
+    ];
+    const primary = new RedisProcess(primaryPort, dataArgs(primaryPort), 'sentinel-group primary');
+    const replica = new RedisProcess(replicaPort, [...dataArgs(replicaPort), '--replicaof', HOST, String(primaryPort)], 'sentinel-group replica');
+    const sentinels = sentinelPorts.map((port, i) => {
+      const file = path.join(dir, `sentinel-${port}.conf`);
+      fs.writeFileSync(file, [
+        `port ${port}`,
+        `bind ${HOST}`,
+        'daemonize no',
+        `dir ${dir}`,
+        `sentinel monitor ${name} ${HOST} ${primaryPort} 2`,
+        `sentinel down-after-milliseconds ${name} ${options.downAfterMs ?? 1000}`,
+        `sentinel failover-timeout ${name} ${options.failoverTimeoutMs ?? 3000}`,
+        `sentinel parallel-syncs ${name} 1`,
+        '',
+      ].join('\n'));
+      return new RedisProcess(port, [file, '--sentinel'], `sentinel ${i}`);
+    });
+    const topology = new RedisSentinelTopology(dir, name, [primary, replica], sentinels);
+    try {
+      await primary.start();
+      await replica.start();
+      await until('replica linked to the primary', 10_000, async () =>
+        parseInfo(await replica.command('INFO', 'replication')).get('master_link_status') === 'up' ? true : undefined);
+      await Promise.all(sentinels.map((sentinel) => sentinel.start()));
+      // Failover needs each sentinel to know the replica and a majority of sentinels to know each
+      // other (hello messages every 2 s): wait for both instead of trusting a fixed delay.
+      await until('sentinels agreeing on the group', 20_000, async () => {
+        for (const sentinel of sentinels) {
+          const fields = RedisSentinelTopology.fieldsOf(await sentinel.command('SENTINEL', 'MASTER', name));
+          if (fields.get('num-other-sentinels') !== '2' || fields.get('num-slaves') !== '1') return undefined;
+        }
+        return true;
+      }, 200);
+      return topology;
+    } catch (error: unknown) {
+      await topology.stop();
+      throw error;
+    }
+  }
+
+  private static fieldsOf(reply: unknown): Map<string, string> {
+    const flat = reply as string[];
+    const fields = new Map<string, string>();
+    for (let i = 0; i + 1 < flat.length; i += 2) fields.set(String(flat[i]), String(flat[i + 1]));
+    return fields;
+  }
+
+  /** `host:port` of each sentinel, as the REDIS_SENTINELS variable takes them. */
+  get sentinelsSetting(): string { return this.sentinels.map((s) => `${HOST}:${s.port}`).join(','); }
+  get sentinelAddresses(): NodeAddress[] { return this.sentinels.map((s) => s.address); }
+
+  /** The primary's address according to the first sentinel that answers. */
+  async primaryAddress(): Promise<NodeAddress> {
+    let lastError: unknown;
+    for (const sentinel of this.sentinels.filter((s) => s.running)) {
+      try {
+        const [host, port] = await sentinel.command('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.name) as [string, string];
+        return { host, port: Number(port) };
+      } catch (error: unknown) {
+        lastError = error;
+      }
+    }
+    throw new Error(`no sentinel answered: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+  }
+
+  async primary(): Promise<RedisProcess> {
+    const { port } = await this.primaryAddress();
+    const node = this.dataNodes.find((n) => n.port === port);
+    if (!node) throw new Error(`sentinels name an unknown primary on port ${port}`);
+    return node;
+  }
+
+  /** SIGKILLs the current primary; returns the killed process and when it died (Date.now()). */
+  async killPrimary(): Promise<{ killed: RedisProcess; killedAt: number }> {
+    const killed = await this.primary();
+    await killed.kill('SIGKILL');
+    return { killed, killedAt: Date.now() };
+  }
+
+  /**
+   * Polls the sentinels until they name a primary other than `formerPort` and that node answers as
+   * a master; returns it and when the promotion was seen.
+   */
+  async waitForPromotion(formerPort: number, timeoutMs = 20_000): Promise<{ primary: RedisProcess; promotedAt: number }> {
+    return until(`sentinels promoting a replica of ${formerPort}`, timeoutMs, async () => {
+      const { port } = await this.primaryAddress();
+      if (port === formerPort) return undefined;
+      const node = this.dataNodes.find((n) => n.port === port);
+      if (!node) return undefined;
+      const role = parseInfo(await node.command('INFO', 'replication')).get('role');
+      return role === 'master' ? { primary: node, promotedAt: Date.now() } : undefined;
+    }, 25);
+  }
+
+  async flushAll(): Promise<void> {
+    await (await this.primary()).command('FLUSHALL');
+  }
+
+  /** Kills every process by pid and removes the temporary directory. Safe to call twice. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.sentinels, ...this.dataNodes].map((p) => p.kill()));
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
