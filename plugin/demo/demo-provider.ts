@@ -1,7 +1,8 @@
 // plugin/demo/demo-provider.ts
 // A stand-in LLM provider for `npm start` without LLM_PROVIDER_URL: it answers POST
 // /v1/chat and /v1/chat/completions with an OpenAI-style chat completion, or with server-sent
-// events when the body asks `"stream": true`, so the README's curl works on a fresh machine.
+// events, one word at a time, when the body asks `"stream": true`, so the README's curl and the
+// official `openai` client work on a fresh machine.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,17 +32,35 @@ function completion(id: string, model: string, content: string) {
   };
 }
 
+/**
+ * Time between two events of a streamed answer: a real model writes word by word, and the demo
+ * shows that the gateway passes each event on as it comes (`curl -N`). DEMO_STREAM_INTERVAL_MS.
+ */
+const STREAM_INTERVAL_MS = Math.max(0, Number(process.env['DEMO_STREAM_INTERVAL_MS'] ?? 30) || 0);
+
 function streamCompletion(res: http.ServerResponse, id: string, model: string, content: string): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const created = Math.floor(Date.now() / 1000);
-  const words = content.split(' ');
   const chunk = (delta: Record<string, string>, finish: string | null) => `data: ${JSON.stringify({
     id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }],
   })}\n\n`;
-  res.write(chunk({ role: 'assistant' }, null));
-  words.forEach((word, i) => res.write(chunk({ content: i === 0 ? word : ` ${word}` }, null)));
-  res.write(chunk({}, 'stop'));
-  res.end('data: [DONE]\n\n');
+  const events = [
+    chunk({ role: 'assistant' }, null),
+    ...content.split(' ').map((word, i) => chunk({ content: i === 0 ? word : ` ${word}` }, null)),
+    chunk({}, 'stop'),
+    'data: [DONE]\n\n',
+  ];
+  let next = 0;
+  const send = (): void => {
+    // A client (the gateway) that hung up stops the answer, as a provider would.
+    if (res.destroyed) return;
+    const event = events[next];
+    next += 1;
+    if (next === events.length) { res.end(event); return; }
+    res.write(event);
+    setTimeout(send, STREAM_INTERVAL_MS).unref();
+  };
+  send();
 }
 
 export function createDemoProvider(): http.Server {

@@ -3,8 +3,11 @@
 
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
-/** RFC 9110 §7.6.1 connection-specific headers, plus `host`, which is the provider's own. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host'];
+/**
+ * RFC 9110 §7.6.1 connection-specific headers, plus `host`, which is the provider's own, and
+ * `expect`, which the gateway's own HTTP server has already answered with 100 Continue.
+ */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'expect'];
 
 export function headerSet(names: readonly string[], withHopByHop: boolean): ReadonlySet<string> {
   return new Set([...names.map((name) => name.toLowerCase()), ...(withHopByHop ? HOP_BY_HOP : [])]);

@@ -83,13 +83,26 @@ export function providerProxy(params: Readonly<Record<string, unknown>>, config:
       agent,
     });
     let finished = false;
+    let connected = false;
+    let sent = false;
     let timer: NodeJS.Timeout | undefined;
     let totalTimer: NodeJS.Timeout | undefined;
     let upstreamResponse: IncomingMessage | undefined;
+    // Last bytes forwarded of an event stream: a failure must not glue its event to a half one.
+    let eventStreamTail: Buffer | undefined;
+    // True while the provider is paused because the client reads slower than it writes.
+    let waitingForClient = false;
 
     const arm = (ms: number, reason: FailureReason): void => {
       if (timer !== undefined) clearTimeout(timer);
       timer = ms > 0 ? setTimeout(() => fail(reason), ms) : undefined;
+    };
+    // The first-byte clock starts once the whole request is on the wire: a client uploading a
+    // long prompt slowly is not the provider being slow (Node's requestTimeout bounds the client).
+    const armFirstByte = (): void => {
+      if (finished || upstreamResponse !== undefined) return;
+      if (connected && sent) arm(options.firstByteTimeoutMs, 'first_byte_timeout');
+      else if (connected) arm(0, 'first_byte_timeout');
     };
     const cleanup = (): void => {
       finished = true;
@@ -98,23 +111,29 @@ export function providerProxy(params: Readonly<Record<string, unknown>>, config:
     };
     const fail = (reason: FailureReason, error?: unknown): void => {
       if (finished) return;
+      if (reason === 'idle_timeout' && waitingForClient) {
+        clientStalled();
+        return;
+      }
       cleanup();
       upstreamErrors.inc({ reason });
       logger.warn({ reason, requestId: req.egContext?.requestID, err: error instanceof Error ? error.message : undefined }, 'provider request failed');
       upstream.destroy();
       upstreamResponse?.destroy();
-      endAfterFailure(res, KIND_OF_REASON[reason]);
+      endAfterFailure(res, KIND_OF_REASON[reason], eventStreamTail);
     };
 
     if (options.totalTimeoutMs > 0) totalTimer = setTimeout(() => fail('total_timeout'), options.totalTimeoutMs);
     upstream.on('socket', (socket) => {
       if (socket.connecting) {
         arm(options.connectTimeoutMs, 'connect_timeout');
-        socket.once('connect', () => { if (!finished && upstreamResponse === undefined) arm(options.firstByteTimeoutMs, 'first_byte_timeout'); });
+        socket.once('connect', () => { connected = true; armFirstByte(); });
       } else {
-        arm(options.firstByteTimeoutMs, 'first_byte_timeout');
+        connected = true;
+        armFirstByte();
       }
     });
+    upstream.on('finish', () => { sent = true; armFirstByte(); });
     upstream.on('error', (error: NodeJS.ErrnoException) => fail(reasonOf(error), error));
 
     upstream.on('response', (providerRes) => {
@@ -124,21 +143,34 @@ export function providerProxy(params: Readonly<Record<string, unknown>>, config:
       upstreamFirstByteSeconds.observe(labels, secondsSince(startedAt));
       arm(options.idleTimeoutMs, 'idle_timeout');
 
+      const status = providerRes.statusCode ?? 502;
       const responseHeaders = copyHeaders(providerRes.headers, droppedResponseHeaders);
-      if (String(providerRes.headers['content-type'] ?? '').startsWith(EVENT_STREAM)) {
+      const eventStream = isEventStream(providerRes.headers['content-type']);
+      if (eventStream) {
         responseHeaders['cache-control'] = 'no-cache';
         responseHeaders['x-accel-buffering'] = 'no';
         delete responseHeaders['content-length'];
+        eventStreamTail = Buffer.alloc(0);
         res.socket?.setNoDelay(true);
       }
       markProviderResponse(res);
-      res.writeHead(providerRes.statusCode ?? 502, responseHeaders);
+      res.writeHead(status, responseHeaders);
+      // Clients (the openai SDK among them) see the stream open before its first event.
+      if (eventStream && status < 400) res.flushHeaders();
 
       providerRes.on('data', (chunk: Buffer) => {
         if (timer !== undefined) timer.refresh();
-        if (!res.write(chunk)) providerRes.pause();
+        if (eventStreamTail !== undefined) eventStreamTail = lastBytes(eventStreamTail, chunk);
+        if (!res.write(chunk)) {
+          waitingForClient = true;
+          providerRes.pause();
+        }
       });
-      res.on('drain', () => providerRes.resume());
+      res.on('drain', () => {
+        waitingForClient = false;
+        if (timer !== undefined) timer.refresh();
+        providerRes.resume();
+      });
       providerRes.on('end', () => {
         if (finished) return;
         cleanup();
@@ -147,12 +179,27 @@ export function providerProxy(params: Readonly<Record<string, unknown>>, config:
       });
       providerRes.on('aborted', () => fail('reset'));
       providerRes.on('error', (error) => fail('reset', error));
+      providerRes.on('close', () => { if (!providerRes.complete) fail('reset'); });
     });
+
+    // The idle gap ran out while the provider was paused for a client that read nothing: the
+    // client is the one stuck. Nothing more can reach it, so both connections are closed (a last
+    // event queued behind unread data would hold the socket open for as long as it stays stuck).
+    const clientStalled = (): void => {
+      cleanup();
+      upstreamErrors.inc({ reason: 'client_stalled' });
+      logger.info({ requestId: req.egContext?.requestID }, 'client stopped reading: response and provider request closed');
+      upstream.destroy();
+      upstreamResponse?.destroy();
+      res.destroy();
+    };
 
     // A client that goes away must not keep a (paid) provider call running.
     res.on('close', () => {
       if (finished || res.writableEnded) return;
       cleanup();
+      upstreamErrors.inc({ reason: 'client_closed' });
+      logger.debug({ requestId: req.egContext?.requestID }, 'client left: provider request aborted');
       upstream.destroy();
       upstreamResponse?.destroy();
     });
@@ -161,6 +208,7 @@ export function providerProxy(params: Readonly<Record<string, unknown>>, config:
       if (finished) return;
       cleanup();
       upstream.destroy();
+      upstreamResponse?.destroy();
       refuseLargeBody(req, res);
     }, (error) => {
       if (finished) return;
@@ -203,17 +251,44 @@ function refuseLargeBody(req: GatewayRequest, res: Response): void {
   req.resume();
 }
 
-function endAfterFailure(res: Response, kind: UpstreamFailureKind): void {
+function endAfterFailure(res: Response, kind: UpstreamFailureKind, eventStreamTail: Buffer | undefined): void {
   if (!res.headersSent) {
     sendUpstreamFailure(res, kind);
     return;
   }
-  if (String(res.getHeader('content-type') ?? '').startsWith(EVENT_STREAM) && !res.writableEnded) {
-    res.end(`data: ${JSON.stringify({ detail: MESSAGES.internalError })}\n\n`);
+  if (res.writableEnded) return;
+  if (res.statusCode >= 400) {
+    // A provider error answer cut short: the formatter's rewriter still holds its start and ends
+    // it as a `{"detail"}` body.
+    res.end();
+    return;
+  }
+  if (eventStreamTail !== undefined) {
+    // A blank line first if the provider stopped inside an event, so that ours arrives whole and last.
+    const separator = endsAnEvent(eventStreamTail) ? '' : '\n\n';
+    res.end(`${separator}data: ${JSON.stringify({ detail: MESSAGES.internalError })}\n\n`);
     return;
   }
   // A plain body that stopped half way cannot be repaired; a reset tells the client so.
   res.destroy();
+}
+
+function isEventStream(contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.trimStart().toLowerCase().startsWith(EVENT_STREAM);
+}
+
+/** The last (at most) 4 bytes of what has been forwarded so far. */
+function lastBytes(previous: Buffer, chunk: Buffer): Buffer {
+  if (chunk.length >= 4) return Buffer.from(chunk.subarray(chunk.length - 4));
+  const joined = Buffer.concat([previous, chunk]);
+  return Buffer.from(joined.subarray(Math.max(0, joined.length - 4)));
+}
+
+/** True at the start of the stream or right after an event's terminating blank line. */
+function endsAnEvent(tail: Buffer): boolean {
+  if (tail.length === 0) return true;
+  const text = tail.toString('latin1');
+  return text.endsWith('\n\n') || text.endsWith('\r\r') || text.endsWith('\r\n\r\n') || text.endsWith('\n\r\n');
 }
 
 function reasonOf(error: NodeJS.ErrnoException): FailureReason {

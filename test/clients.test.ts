@@ -1,0 +1,116 @@
+// test/clients.test.ts
+// Real clients through the gateway's OpenAI-compatible route: the official `openai` npm client
+// (completion, streamed completion, waiting out a 429's Retry-After) and the seed contract's
+// Python retry example, run as a child process. The provider behind is the bundled demo provider,
+// wrapped so the test sees what reached it and can make it refuse once.
+
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import type http from 'node:http';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import OpenAI from 'openai';
+import { createDemoProvider } from '../plugin/demo/demo-provider';
+import { type Gateway, proxyStep, REPO_ROOT, startGateway, step } from './helpers/gateway';
+import { type ProviderStub, type StubExchange, startProviderStub } from './fixtures/provider-stub';
+
+const PROVIDER_KEY = 'sk-provider-for-clients';
+const CLIENT_KEY = 'client-key-for-clients';
+const PYTHON_EXAMPLE = path.join(REPO_ROOT, 'test', 'fixtures', 'chat_with_retry.py');
+
+const demoRequestListener = createDemoProvider().listeners('request')[0] as (req: http.IncomingMessage, res: http.ServerResponse) => void;
+const demo = (exchange: StubExchange): void => demoRequestListener(exchange.req, exchange.res);
+
+/** The provider refuses the first `times` requests with 429 and `Retry-After`, then lets the demo answer. */
+function refuseThenAnswer(times: number, retryAfterSeconds: number): (exchange: StubExchange) => void {
+  let refused = 0;
+  return (exchange) => {
+    if (refused >= times) { demo(exchange); return; }
+    refused += 1;
+    void exchange.body.then(() => {
+      exchange.res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(retryAfterSeconds) });
+      exchange.res.end(JSON.stringify({ error: { message: 'Rate limit reached for requests', type: 'requests' } }));
+    });
+  };
+}
+
+function runPython(args: string[]): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    execFile('python3', [PYTHON_EXAMPLE, ...args], {
+      timeout: 20_000,
+      env: { ...process.env, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost', PYTHONUNBUFFERED: '1' },
+    }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr, ms: performance.now() - started });
+    });
+  });
+}
+
+describe('clients', function () {
+  let stub: ProviderStub;
+  let gateway: Gateway;
+  let client: OpenAI;
+
+  before(async function () {
+    stub = await startProviderStub();
+    gateway = await startGateway({
+      providerUrl: stub.url,
+      env: { LLM_PROVIDER_API_KEY: PROVIDER_KEY },
+      steps: [step('detail-error-formatter'), proxyStep()],
+    });
+    client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', defaultHeaders: { 'X-API-Key': CLIENT_KEY }, maxRetries: 2 });
+  });
+
+  after(async function () {
+    await gateway?.stop();
+    await stub?.stop();
+  });
+
+  beforeEach(() => { stub.reset(); stub.handler = demo; });
+
+  describe('the openai npm client, baseURL = gateway + /v1', function () {
+    it('gets a chat completion through /v1/chat/completions', async function () {
+      const completion = await client.chat.completions.create({ model: 'demo-echo-1', messages: [{ role: 'user', content: 'hi there' }] });
+      expect(completion.choices[0]?.message.content).to.equal('You said: hi there');
+      const seen = stub.exchanges[0];
+      expect(seen?.url).to.equal('/v1/chat/completions');
+      // The SDK's own `Authorization: Bearer unused` and our client's key stay at the gateway.
+      expect(seen?.headers['authorization']).to.equal(`Bearer ${PROVIDER_KEY}`);
+      expect(seen?.headers).not.to.have.property('x-api-key');
+    });
+
+    it('gets a streamed chat completion, chunk by chunk', async function () {
+      const stream = await client.chat.completions.create({ model: 'demo-echo-1', stream: true, messages: [{ role: 'user', content: 'stream me please' }] });
+      const deltas: string[] = [];
+      for await (const chunk of stream) deltas.push(chunk.choices[0]?.delta.content ?? '');
+      expect(deltas.join('')).to.equal('You said: stream me please');
+      expect(deltas.filter((d) => d !== '').length).to.be.above(2);
+    });
+
+    it("waits for the 429's Retry-After, then succeeds", async function () {
+      stub.handler = refuseThenAnswer(1, 1);
+      const started = performance.now();
+      const completion = await client.chat.completions.create({ model: 'demo-echo-1', messages: [{ role: 'user', content: 'again' }] });
+      const elapsed = performance.now() - started;
+      expect(completion.choices[0]?.message.content).to.equal('You said: again');
+      expect(stub.exchanges).to.have.length(2);
+      // Without Retry-After the SDK would wait its own 0.375-0.5 s.
+      expect(elapsed).to.be.at.least(1000);
+    });
+  });
+
+  describe("the seed's Python retry example (chat_with_retry, requests)", function () {
+    it('gets its answer through the gateway after being refused with 429', async function () {
+      stub.handler = refuseThenAnswer(1, 1);
+      const run = await runPython([gateway.url, CLIENT_KEY]);
+      expect(run.code, run.stdout + run.stderr).to.equal(0);
+      expect(run.stdout).to.include('Rate limited. Waiting 1s...');
+      const answer = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '') as { choices: Array<{ message: { content: string } }> };
+      expect(answer.choices[0]?.message.content).to.equal('You said: Hello');
+      expect(stub.exchanges).to.have.length(2);
+      expect(stub.exchanges[1]?.url).to.equal('/v1/chat');
+      expect(run.ms).to.be.at.least(1000);
+    });
+  });
+});
