@@ -6,6 +6,7 @@
 
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -112,5 +113,31 @@ describe('clients', function () {
       expect(stub.exchanges[1]?.url).to.equal('/v1/chat');
       expect(run.ms).to.be.at.least(1000);
     });
+  });
+});
+
+describe('clients: the shipped config', function () {
+  let gateway: Gateway;
+
+  before(async function () {
+    // gateway.config.yml and system.config.yml as shipped, with the bundled demo provider.
+    gateway = await startGateway({
+      providerUrl: '',
+      gatewayConfig: () => fs.readFileSync(path.join(REPO_ROOT, 'gateway.config.yml'), 'utf8'),
+      systemConfig: fs.readFileSync(path.join(REPO_ROOT, 'system.config.yml'), 'utf8'),
+      env: { LLM_PROVIDER_URL: undefined },
+    });
+  });
+
+  after(async () => gateway?.stop());
+
+  it('serves the openai client on /v1/chat/completions through the chat pipeline, plain and streamed', async function () {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', defaultHeaders: { 'X-API-Key': 'demo-key' }, maxRetries: 0 });
+    const completion = await client.chat.completions.create({ model: 'demo-echo-1', messages: [{ role: 'user', content: 'shipped' }] });
+    expect(completion.choices[0]?.message.content).to.equal('You said: shipped');
+    const stream = await client.chat.completions.create({ model: 'demo-echo-1', stream: true, messages: [{ role: 'user', content: 'shipped stream' }] });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).to.equal('You said: shipped stream');
   });
 });

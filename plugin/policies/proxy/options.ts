@@ -18,9 +18,12 @@ export interface ProxyOptions {
   readonly maxBodyBytes: number;
   /** Time allowed to open a connection to the provider, ms. Default 10000. */
   readonly connectTimeoutMs: number;
-  /** Time allowed between the request and the provider's response headers, ms. Default 60000. */
+  /** Time allowed from the request fully sent to the provider's response headers, ms. Default 60000. */
   readonly firstByteTimeoutMs: number;
-  /** Longest gap between two chunks of the provider's response, ms. Default 120000. */
+  /**
+   * Longest gap between two chunks of the provider's response, ms. Default 120000. A gap caused by
+   * a client that reads nothing (the provider paused for it) closes both sides instead.
+   */
   readonly idleTimeoutMs: number;
   /** Longest whole exchange, ms; 0 for none (the default: streams may run long). */
   readonly totalTimeoutMs: number;

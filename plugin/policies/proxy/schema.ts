@@ -21,7 +21,7 @@ export const schema = {
     dropResponseHeaders: { type: 'array', items: { type: 'string' }, default: [...DEFAULTS.dropResponseHeaders], description: 'Provider headers never sent to the client' },
     maxBodyBytes: { type: 'integer', minimum: 1, default: DEFAULTS.maxBodyBytes, description: 'Largest request body accepted (bytes); larger gets 413' },
     connectTimeoutMs: timeout('Time to connect to the provider (ms)', DEFAULTS.connectTimeoutMs),
-    firstByteTimeoutMs: timeout('Time until the provider sends its response headers (ms)', DEFAULTS.firstByteTimeoutMs),
+    firstByteTimeoutMs: timeout('Time from the request fully sent until the provider sends its response headers (ms)', DEFAULTS.firstByteTimeoutMs),
     idleTimeoutMs: timeout('Longest gap between response chunks (ms)', DEFAULTS.idleTimeoutMs),
     totalTimeoutMs: timeout('Longest whole exchange (ms); 0 for none', DEFAULTS.totalTimeoutMs),
   },
