@@ -94,6 +94,19 @@ describe('proxy: the provider side', function () {
       expect(gateway.logs).not.to.include(PROVIDER_KEY).and.not.to.include(CLIENT_KEY);
     });
 
+    it("keeps the provider's Set-Cookie from the client", async function () {
+      stub.handler = (exchange) => {
+        void exchange.body.then(() => {
+          exchange.res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': 'provider-session=abc', 'x-request-id': 'req_1' });
+          exchange.res.end('{"ok":true}');
+        });
+      };
+      const reply = await postChat(gateway.url);
+      expect(reply.status).to.equal(200);
+      expect(reply.headers.get('set-cookie')).to.equal(null);
+      expect(reply.headers.get('x-request-id')).to.equal('req_1');
+    });
+
     it('uses the configured key header, scheme and list of dropped client headers', async function () {
       const reply = await postChat(gateway.url, {
         'X-API-Key': CLIENT_KEY, 'x-internal-token': 'internal', authorization: 'Bearer passed-on', 'api-key': 'forged',
