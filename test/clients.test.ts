@@ -58,7 +58,7 @@ describe('clients', function () {
     gateway = await startGateway({
       providerUrl: stub.url,
       env: { LLM_PROVIDER_API_KEY: PROVIDER_KEY },
-      steps: [step('detail-error-formatter'), proxyStep()],
+      steps: [step('detail-error-formatter'), step('key-auth', { keys: [{ id: 'clients-test', key: CLIENT_KEY }] }), proxyStep()],
     });
     client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', defaultHeaders: { 'X-API-Key': CLIENT_KEY }, maxRetries: 2 });
   });
@@ -102,6 +102,13 @@ describe('clients', function () {
   });
 
   describe("the seed's Python retry example (chat_with_retry, requests)", function () {
+    it('is told its key is wrong (401) and stops', async function () {
+      const run = await runPython([gateway.url, 'not-a-key']);
+      expect(run.code).to.equal(1);
+      expect(run.stdout).to.include('Authentication failed. Check your API key.');
+      expect(stub.exchanges).to.have.length(0);
+    });
+
     it('gets its answer through the gateway after being refused with 429', async function () {
       stub.handler = refuseThenAnswer(1, 1);
       const run = await runPython([gateway.url, CLIENT_KEY]);
@@ -139,5 +146,12 @@ describe('clients: the shipped config', function () {
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     expect(text).to.equal('You said: shipped stream');
+  });
+
+  it("answers the openai client's wrong key with 401 (the SDK's AuthenticationError)", async function () {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', defaultHeaders: { 'X-API-Key': 'not-a-key' } });
+    const error = await client.chat.completions.create({ model: 'demo-echo-1', messages: [{ role: 'user', content: 'x' }] }).then(() => undefined, (e: unknown) => e);
+    expect(error).to.be.instanceOf(OpenAI.AuthenticationError);
+    expect((error as InstanceType<typeof OpenAI.AuthenticationError>).status).to.equal(401);
   });
 });
