@@ -77,6 +77,12 @@ describe('key-auth keysFile', function () {
     expect(await eventually(() => /keysFile\[1\] needs exactly one of key and sha256/.test(gateway.logs), REVOCATION_DEADLINE_MS)).to.equal(true);
     expect(await status(gateway, fileKeys.b)).to.equal(200);
     expect(await status(gateway, leaked)).to.equal(401);
+    // Valid on its own, but its id clashes with an inline key: the previous keys stay too.
+    writeKeysFile([{ id: 'inline', key: leaked }]);
+    expect(await eventually(async () => (await status(gateway, fileKeys.b)) === 200 && gateway.logs.includes('the keysFile conflicts with keys'), REVOCATION_DEADLINE_MS)).to.equal(true);
+    expect(gateway.logs).to.match(/duplicate id \\?"inline\\?" in keys\[0\] and keysFile\[0\]/);
+    expect(await status(gateway, leaked)).to.equal(401);
+    expect(await status(gateway, inlineKey)).to.equal(200);
     expect(gateway.logs).not.to.include(leaked);
     expect(gateway.logs).not.to.include(sha256(leaked));
   });

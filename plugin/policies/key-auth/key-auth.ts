@@ -22,7 +22,8 @@ export function keyAuth(params: Readonly<Record<string, unknown>>, config: EgCon
     throw new Error(`key-auth: keysFile "${options.keysFile}": ${source.lastError ?? 'no valid version could be read'}`);
   }
 
-  let table: KeyTable = buildTable(inline, source?.records ?? []);
+  const merge = (): KeyTable => (source === undefined ? buildTable(inline) : inline.length === 0 ? source.table : buildTable(inline, source.records));
+  let table: KeyTable = merge();
   let generation = source?.generation ?? 0;
   warnUnknownEndpoints(table, config);
   if (table.size === 0) logger.warn({ code: 'WRN_KEY_AUTH_NO_KEYS' }, 'key-auth: no keys are declared; every request will get 401');
@@ -32,7 +33,7 @@ export function keyAuth(params: Readonly<Record<string, unknown>>, config: EgCon
     if (source !== undefined && source.generation !== generation) {
       generation = source.generation;
       try {
-        table = buildTable(inline, source.records);
+        table = merge();
       } catch (error: unknown) {
         logger.error({ err: error instanceof Error ? error.message : String(error) }, 'key-auth: the keysFile conflicts with keys; keeping the keys loaded before');
       }

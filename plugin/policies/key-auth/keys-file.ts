@@ -11,7 +11,7 @@ import YAML from 'yaml';
 import { logger } from '../../logger';
 import type { KeyEntryInput } from './options';
 import { keyEntrySchema } from './schema';
-import { buildTable, prepareEntries, type KeyRecord } from './key-table';
+import { buildTable, prepareEntries, type KeyRecord, type KeyTable } from './key-table';
 
 /** How often the file is looked at. Polling `stat` sees in-place writes and rename-replace alike. */
 export const KEYS_FILE_POLL_MS = 500;
@@ -23,7 +23,7 @@ const fileEntrySchema = { ...keyEntrySchema, properties: { ...keyEntrySchema.pro
 const validateEntries = ajv.compile<KeyEntryInput[]>({ type: 'array', items: fileEntrySchema });
 
 /** Parses and checks a keysFile's text: a list of entries, or `{ keys: [...] }`. Throws naming the entry. */
-export function parseKeysFile(text: string, file: string): KeyRecord[] {
+export function parseKeysFile(text: string, file: string): { records: KeyRecord[]; table: KeyTable } {
   let data: unknown = parseText(text, file);
   if (data !== null && typeof data === 'object' && !Array.isArray(data) && 'keys' in data) data = (data as { keys: unknown }).keys;
   if (data === null || data === undefined) data = [];
@@ -31,8 +31,9 @@ export function parseKeysFile(text: string, file: string): KeyRecord[] {
     throw new Error(`key-auth: ${describeError(validateEntries.errors ?? [])}`);
   }
   const records = prepareEntries(data, 'keysFile');
-  buildTable(records); // duplicates inside the file itself
-  return records;
+  // Also rejects duplicates inside the file itself. A policy without inline `keys` uses this
+  // table as it is, so neither a request nor a gateway.config.yml reload rebuilds it.
+  return { records, table: buildTable(records) };
 }
 
 /** One readable line naming the entry; values are never quoted, only field names. */
@@ -71,6 +72,7 @@ export class KeysFileSource {
   /** Why the last read failed, if it did: a factory refuses the config while no version was valid. */
   lastError: string | undefined;
   records: readonly KeyRecord[] = [];
+  table: KeyTable = new Map();
   private signature: Signature | undefined;
   private lastText: string | undefined;
   private loaded = false;
@@ -112,7 +114,7 @@ export class KeysFileSource {
     if (text === this.lastText) return;
     this.lastText = text;
     try {
-      this.records = parseKeysFile(text, this.file);
+      ({ records: this.records, table: this.table } = parseKeysFile(text, this.file));
       this.loaded = true;
       this.lastError = undefined;
       this.generation += 1;
