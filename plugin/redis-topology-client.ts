@@ -1,0 +1,80 @@
+// plugin/redis-topology-client.ts
+// Builds the ioredis client for a parsed topology (one node, Sentinel group or Cluster) with the
+// same bounded-latency options on every node, and the readiness probe that fits each topology.
+
+import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { RedisTopology } from './redis-topology';
+
+/** A Redis or a Cluster: both run defineCommand'ed scripts, and EVALSHA falls back to EVAL per node. */
+export type TopologyClient = Redis | Cluster;
+
+export type ConnectedTopology = Exclude<RedisTopology, { kind: 'none' }>;
+
+/** Longest wait between two reconnection attempts, for every topology. */
+export const MAX_RECONNECT_DELAY_MS = 500;
+
+/**
+ * Reconnection backs off quickly to a short ceiling: during a failover the old primary refuses
+ * connections until the sentinels promote a replica (about 2 s with down-after 1 s), and a long
+ * back-off (ioredis' default grows to 2 s) would keep limiting down for that long again after
+ * the promotion.
+ */
+export function reconnectDelay(times: number): number {
+  return Math.min(times * 50, MAX_RECONNECT_DELAY_MS);
+}
+
+/**
+ * `bounded` holds the options that keep a request's wait short whatever happens to Redis
+ * (no offline queue, a command timeout, no per-request retries); they are applied after the
+ * topology's own options so that no topology can lose them.
+ */
+export function createTopologyClient(topology: ConnectedTopology, bounded: RedisOptions): TopologyClient {
+  switch (topology.kind) {
+    case 'single':
+      return topology.url !== undefined
+        ? new Redis(topology.url, { retryStrategy: reconnectDelay, ...topology.options, ...bounded })
+        : new Redis({ retryStrategy: reconnectDelay, ...topology.options, ...bounded });
+    case 'sentinel':
+      return new Redis({
+        retryStrategy: reconnectDelay,
+        // Sentinels publish +switch-master: reconnect to the promoted replica as soon as it is
+        // announced rather than at the next retry.
+        failoverDetector: true,
+        ...topology.options,
+        ...bounded,
+        sentinels: topology.sentinels.map(({ host, port }) => ({ host, port })),
+        name: topology.name,
+      });
+    case 'cluster': {
+      const { redisOptions, ...clusterOptions } = topology.options as ClusterOptions & Record<string, unknown>;
+      const options: ClusterOptions = {
+        clusterRetryStrategy: reconnectDelay,
+        ...clusterOptions,
+        // The cluster object queues too, apart from its node connections: bound it as well.
+        enableOfflineQueue: false,
+        // Buckets are written by every decision: reads from replicas would only be stale.
+        scaleReads: 'master',
+        redisOptions: { ...(redisOptions ?? {}), ...bounded },
+      };
+      return new Cluster(topology.nodes.map(({ host, port }) => ({ host, port })), options);
+    }
+  }
+}
+
+/** The key the readiness probe reads; its hash tag pins it to one slot, so one primary answers. */
+export const READINESS_PROBE_KEY = 'llm-gateway:{readyz}';
+
+/**
+ * Readiness: one round trip to the node that would decide a request. For a Cluster that is the
+ * primary owning the probe key's slot, reached through the client's own slot map (a read of the
+ * probe key); for Sentinel, the current primary (ioredis connects only to the primary the
+ * sentinels name, so a PING reaches it).
+ */
+export async function probeTopology(client: TopologyClient): Promise<void> {
+  if (client instanceof Cluster) {
+    await client.exists(READINESS_PROBE_KEY);
+    return;
+  }
+  const reply = await client.ping();
+  if (reply !== 'PONG') throw new Error(`unexpected PING reply from Redis: ${reply}`);
+}
