@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
 import { createDemoProvider } from '../plugin/demo/demo-provider';
 import { type Gateway, proxyStep, REPO_ROOT, startGateway, step } from './helpers/gateway';
+import { postChat } from './helpers/http';
 import { type ProviderStub, type StubExchange, startProviderStub } from './fixtures/provider-stub';
 
 const PROVIDER_KEY = 'sk-provider-for-clients';
@@ -120,6 +121,65 @@ describe('clients', function () {
       expect(stub.exchanges[1]?.url).to.equal('/v1/chat');
       expect(run.ms).to.be.at.least(1000);
     });
+  });
+});
+
+describe('clients under the gateway\'s own rate limit (token-bucket-rate-limit, capacity 1)', function () {
+  const OPENAI_KEY = 'openai-client-key';
+  const PYTHON_KEY = 'python-client-key';
+  let stub: ProviderStub;
+  let gateway: Gateway;
+
+  before(async function () {
+    stub = await startProviderStub();
+    gateway = await startGateway({
+      providerUrl: stub.url,
+      env: { LLM_PROVIDER_API_KEY: PROVIDER_KEY },
+      steps: [
+        step('detail-error-formatter'),
+        // The Python key's own plan refills every 2 s, so the example is refused at least once even
+        // if the interpreter is slow to start on a busy machine.
+        step('key-auth', { keys: [{ id: 'openai', key: OPENAI_KEY }, { id: 'python', key: PYTHON_KEY, rateLimit: { capacity: 1, refillRate: 0.5 } }] }),
+        step('token-bucket-rate-limit', { capacity: 1, refillRate: 1 }),
+        proxyStep(),
+      ],
+    });
+  });
+
+  after(async function () {
+    await gateway?.stop();
+    await stub?.stop();
+  });
+
+  beforeEach(() => { stub.reset(); stub.handler = demo; });
+
+  it("the openai client waits for the gateway's Retry-After on 429, then succeeds", async function () {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', defaultHeaders: { 'X-API-Key': OPENAI_KEY }, maxRetries: 2 });
+    const first = await client.chat.completions.create({ model: 'demo-echo-1', messages: [{ role: 'user', content: 'one' }] });
+    expect(first.choices[0]?.message.content).to.equal('You said: one');
+    // The bucket is empty now: the next call is refused with Retry-After: 1, and the SDK obeys it.
+    const started = performance.now();
+    const { data, response } = await client.chat.completions.create({ model: 'demo-echo-1', messages: [{ role: 'user', content: 'two' }] }).withResponse();
+    const elapsed = performance.now() - started;
+    expect(data.choices[0]?.message.content).to.equal('You said: two');
+    expect(response.status).to.equal(200);
+    expect(elapsed).to.be.at.least(1000);
+    // The refused call never reached the provider.
+    expect(stub.exchanges).to.have.length(2);
+  });
+
+  it('the Python example gets its answer after a 429 from the gateway', async function () {
+    const spent = await postChat(gateway.url, { 'X-API-Key': PYTHON_KEY });
+    expect(spent.status).to.equal(200);
+    const refused = await postChat(gateway.url, { 'X-API-Key': PYTHON_KEY });
+    expect(refused.status).to.equal(429);
+    expect(refused.headers.get('retry-after')).to.be.oneOf(['1', '2']);
+    const run = await runPython([gateway.url, PYTHON_KEY]);
+    expect(run.code, run.stdout + run.stderr).to.equal(0);
+    expect(run.stdout).to.include('Rate limited. Waiting 1s...');
+    const answer = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '') as { choices: Array<{ message: { content: string } }> };
+    expect(answer.choices[0]?.message.content).to.equal('You said: Hello');
+    expect(stub.exchanges).to.have.length(2);
   });
 });
 
