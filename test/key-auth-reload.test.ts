@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { MESSAGES } from '../plugin/messages';
-import { expectDetail } from './error-format.test';
+import { expectDetail } from './helpers/detail';
 import { buildGatewayConfig, type Gateway, proxyStep, startGateway, step } from './helpers/gateway';
 import { eventually, postChat, sleep } from './helpers/http';
 import { startUpstream, type Upstream } from './helpers/upstream';

@@ -5,7 +5,7 @@
 
 import { expect } from 'chai';
 import { MESSAGES } from '../plugin/messages';
-import { expectDetail } from './error-format.test';
+import { expectDetail } from './helpers/detail';
 import { type Gateway, proxyStep, startGateway, step } from './helpers/gateway';
 import { call, CHAT_BODY, eventually, postChat } from './helpers/http';
 import { startUpstream, type Upstream } from './helpers/upstream';
