@@ -8,6 +8,7 @@ import { logger } from '../logger';
 import { prepareEgConfig } from './eg-config';
 import { requirePluginOnLoad } from './plugin-check';
 import { startDemoProvider } from '../demo/demo-provider';
+import { REDIS_ENV, redisTopologyFromEnv } from '../redis-topology';
 
 const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -25,7 +26,13 @@ async function main(): Promise<void> {
   process.env['LLM_GATEWAY_PLUGIN'] ??= path.resolve(__dirname, '..', 'manifest.js');
 
   // An empty value keeps EG's env substitution quiet: unset means in-process buckets.
-  process.env['REDIS_URL'] ??= '';
+  for (const name of [REDIS_ENV.redis, REDIS_ENV.redisClusterNodes, REDIS_ENV.redisSentinels]) process.env[name] ??= '';
+  // Two Redis topologies at once is a deployment mistake: refuse it before EG boots, naming both.
+  try {
+    redisTopologyFromEnv(process.env);
+  } catch (error: unknown) {
+    fatal(error instanceof Error ? error.message : String(error));
+  }
 
   if (!process.env['LLM_PROVIDER_URL']) {
     const demo = await startDemoProvider(Number(process.env['DEMO_PROVIDER_PORT'] ?? 0));

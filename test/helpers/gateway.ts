@@ -77,7 +77,7 @@ export interface StartOptions {
 }
 
 /** Variables of the developer's shell that would change what the gateway under test does. */
-const SCRUBBED_ENV = ['REDIS_URL', 'LLM_PROVIDER_URL', 'LLM_PROVIDER_API_KEY', 'DEMO_API_KEY', 'EG_CONFIG_DIR', 'LLM_GATEWAY_PLUGIN', 'PORT', 'ADMIN_PORT', 'NODE_OPTIONS', 'EG_DISABLE_CONFIG_WATCH'];
+const SCRUBBED_ENV = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'LLM_PROVIDER_URL', 'LLM_PROVIDER_API_KEY', 'DEMO_API_KEY', 'EG_CONFIG_DIR', 'LLM_GATEWAY_PLUGIN', 'PORT', 'ADMIN_PORT', 'NODE_OPTIONS', 'EG_DISABLE_CONFIG_WATCH'];
 
 export class Gateway {
   private output = '';
