@@ -1,0 +1,270 @@
+// bench/run.ts
+// `npm run bench`: throughput and latency of the provider direct, Express Gateway alone (core
+// proxy; core key-auth + rate-limit + proxy) and our full pipeline (Redis store; memory store), all
+// started here on loopback; open-loop p99 at half of EG's saturation; Redis round trips per
+// request; N concurrent SSE streams. Markdown on stdout, JSON in bench/results/<timestamp>.json.
+// Options: --duration S (10) --warmup S (3) --connections N (32) --threads N (2) --streams N
+// (2000) --quick (3 s runs, 200 streams: checks the harness, measures nothing) --profile.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startRedis, type RedisServer } from '../test/helpers/redis';
+import { sleep } from '../test/helpers/http';
+import { startEgCore, startOurs, type RunningGateway } from './lib/gateways';
+import { fdCountOf, rssOf, spawnJsonChild } from './lib/processes';
+import { runWrk, type WrkResult } from './lib/wrk';
+import { monitor, type CommandCalls } from './lib/redis-stats';
+import { summarizeProfile, type ProfileSummary } from './lib/profile-summary';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results');
+const BODY = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hello' }] });
+
+function flag(name: string): boolean { return process.argv.includes(`--${name}`); }
+function option(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  const value = index >= 0 ? Number(process.argv[index + 1]) : Number.NaN;
+  return Number.isFinite(value) ? value : fallback;
+}
+
+const QUICK = flag('quick');
+const SETTINGS = {
+  durationS: option('duration', QUICK ? 3 : 10),
+  warmupS: option('warmup', QUICK ? 1 : 3),
+  connections: option('connections', 32),
+  threads: option('threads', 2),
+  streams: option('streams', QUICK ? 200 : 2000),
+  pacedS: option('paced', QUICK ? 3 : 10),
+};
+
+type ScenarioName = 'direct' | 'eg-proxy' | 'eg-core' | 'ours-redis' | 'ours-memory';
+const LABELS: Record<ScenarioName, string> = {
+  direct: 'provider direct',
+  'eg-proxy': 'EG core proxy only',
+  'eg-core': 'EG core key-auth + rate-limit (Redis) + proxy',
+  'ours-redis': 'ours, full pipeline, Redis store',
+  'ours-memory': 'ours, full pipeline, memory store',
+};
+
+interface Paced { sent: number; ok: number; non2xx: number; errors: number; achievedRps: number; p50Ms: number; p99Ms: number; p999Ms: number; maxMs: number }
+interface Streams {
+  requested: number; opened: number; completed: number; failed: number; lastEvents: number; statuses: Record<string, number>;
+  events: number; delayP50Ms: number; delayP99Ms: number; delayMaxMs: number; rssBefore?: number; rssPeak?: number; bytesPerStream?: number; fdPeak?: number;
+}
+interface ScenarioResult {
+  label: string;
+  wrk?: WrkResult;
+  paced?: Paced;
+  redisCalls?: CommandCalls;
+  redisCallsPerRequest?: number;
+  redisScriptCallsPerRequest?: number;
+  streams?: Streams;
+  rssAfterBytes?: number;
+  error?: string;
+}
+
+const results: Partial<Record<ScenarioName, ScenarioResult>> = {};
+let pacedRate = 0;
+
+async function saturate(url: string, headers: Record<string, string>): Promise<WrkResult> {
+  const base = { url, headers, body: BODY, threads: SETTINGS.threads, connections: SETTINGS.connections };
+  await runWrk({ ...base, durationS: SETTINGS.warmupS });
+  const { raw: _raw, ...result } = await runWrk({ ...base, durationS: SETTINGS.durationS });
+  return result;
+}
+
+async function paced(url: string, headers: Record<string, string>, rate: number): Promise<Paced> {
+  const child = spawnJsonChild(path.join(__dirname, 'lib', 'paced-load-process.js'), [], {
+    PACED_SPEC: JSON.stringify({ url, rate, durationMs: SETTINGS.pacedS * 1000, headers, body: BODY }),
+  });
+  try {
+    return (await child.next<{ paced: Paced }>('paced', (SETTINGS.pacedS + 30) * 1000)).paced;
+  } finally {
+    await child.stop();
+  }
+}
+
+async function streams(url: string, headers: Record<string, string>, pid: number | undefined): Promise<Streams> {
+  const rssBefore = pid === undefined ? Number.NaN : rssOf(pid);
+  const child = spawnJsonChild(path.join(__dirname, 'lib', 'stream-client-process.js'), [], {
+    STREAM_SPEC: JSON.stringify({ url, streams: SETTINGS.streams, headers, openTimeoutMs: 4000 }),
+  });
+  let rssPeak = rssBefore;
+  let fdPeak = 0;
+  const sampler = setInterval(() => {
+    if (pid === undefined) return;
+    rssPeak = Math.max(rssPeak, rssOf(pid));
+    fdPeak = Math.max(fdPeak, fdCountOf(pid));
+  }, 200);
+  try {
+    const result = (await child.next<{ streams: Streams }>('streams', 60_000)).streams;
+    if (pid === undefined) return result;
+    return { ...result, rssBefore, rssPeak, fdPeak, bytesPerStream: Math.round((rssPeak - rssBefore) / Math.max(1, result.opened)) };
+  } finally {
+    clearInterval(sampler);
+    await child.stop();
+  }
+}
+
+async function measure(name: ScenarioName, start: () => Promise<RunningGateway>, extra: { streams?: boolean; paced?: boolean } = {}): Promise<void> {
+  const result: ScenarioResult = { label: LABELS[name] };
+  results[name] = result;
+  let gateway: RunningGateway | undefined;
+  try {
+    gateway = await start();
+    process.stderr.write(`bench: ${name} …\n`);
+    result.wrk = await saturate(gateway.url, gateway.headers);
+    if (name === 'eg-proxy') pacedRate = Math.max(50, Math.round(result.wrk.rps / 2));
+    if (extra.paced !== false && pacedRate > 0) result.paced = await paced(gateway.url, gateway.headers, pacedRate);
+    if (extra.streams) result.streams = await streams(gateway.url, gateway.headers, name === 'direct' ? undefined : gateway.pid);
+    if (name !== 'direct') result.rssAfterBytes = rssOf(gateway.pid);
+  } catch (error) {
+    result.error = error instanceof Error ? error.message.slice(0, 2000) : String(error);
+    process.stderr.write(`bench: ${name} failed: ${result.error}\n`);
+  } finally {
+    await gateway?.stop();
+  }
+}
+
+/**
+ * Redis round trips per request, on a short run of its own so warm-up traffic is not mixed in.
+ * MONITOR tells a client's command from the ones a Lua script runs (commandstats counts both).
+ */
+async function redisCallsPerRequest(gateway: RunningGateway, redis: RedisServer): Promise<{ calls: CommandCalls; perRequest: number; scriptCallsPerRequest: number }> {
+  const watch = await monitor(redis.port);
+  const run = await runWrk({ url: gateway.url, headers: gateway.headers, body: BODY, threads: 1, connections: 4, durationS: 2 });
+  await sleep(200);
+  watch.stop();
+  const requests = Math.max(1, run.requests);
+  return {
+    calls: watch.byCommand,
+    perRequest: Math.round((watch.fromClients / requests) * 100) / 100,
+    scriptCallsPerRequest: Math.round((watch.fromScripts / requests) * 100) / 100,
+  };
+}
+
+const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a && b ? Math.round((a / b) * 100) / 100 : undefined);
+const fmt = (n: number | undefined, digits = 1): string => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const redis = await startRedis();
+  const provider = spawnJsonChild(path.join(__dirname, 'lib', 'provider-process.js'));
+  let profile: ProfileSummary | undefined;
+  try {
+    const providerUrl = `http://127.0.0.1:${(await provider.next<{ port: number }>('port')).port}`;
+    const direct = async (): Promise<RunningGateway> => ({ url: `${providerUrl}/v1/chat`, pid: provider.child.pid as number, headers: { 'Content-Type': 'application/json' }, stop: async () => undefined });
+
+    await measure('direct', direct, { streams: true, paced: false });
+    await measure('eg-proxy', () => startEgCore(providerUrl, undefined), { streams: true });
+    await measure('eg-core', () => startEgCore(providerUrl, redis.port), { paced: false });
+
+    // Our gateway with Redis: Redis calls per request on a quiet run first, then the load runs.
+    const profileFile = path.join(os.tmpdir(), `llm-bench-${process.pid}.cpuprofile`);
+    await measure('ours-redis', async () => {
+      const gateway = await startOurs(providerUrl, { redisUrl: redis.url, profileFile });
+      const { calls, perRequest, scriptCallsPerRequest } = await redisCallsPerRequest(gateway, redis);
+      Object.assign(results['ours-redis'] ?? {}, { redisCalls: calls, redisCallsPerRequest: perRequest, redisScriptCallsPerRequest: scriptCallsPerRequest });
+      return gateway;
+    }, { streams: true });
+    await measure('ours-memory', () => startOurs(providerUrl, { redisUrl: null }));
+
+    // EG core's own Redis traffic per request, for comparison.
+    const egCore = await startEgCore(providerUrl, redis.port).catch(() => undefined);
+    if (egCore) {
+      try {
+        const { calls, perRequest, scriptCallsPerRequest } = await redisCallsPerRequest(egCore, redis);
+        const entry = results['eg-core'];
+        if (entry) Object.assign(entry, { redisCalls: calls, redisCallsPerRequest: perRequest, redisScriptCallsPerRequest: scriptCallsPerRequest });
+      } finally { await egCore.stop(); }
+    }
+
+    const oursRps = results['ours-redis']?.wrk?.rps;
+    const missed = !(oursRps && results['eg-proxy']?.wrk && oursRps >= 0.85 * results['eg-proxy'].wrk.rps);
+    if (flag('profile') || (missed && !flag('no-profile') && oursRps)) {
+      process.stderr.write('bench: profiling ours-redis under saturation …\n');
+      const gateway = await startOurs(providerUrl, { redisUrl: redis.url, profileFile });
+      try {
+        await runWrk({ url: gateway.url, headers: gateway.headers, body: BODY, threads: SETTINGS.threads, connections: SETTINGS.connections, durationS: SETTINGS.warmupS });
+        process.kill(gateway.pid, 'SIGUSR2');
+        await runWrk({ url: gateway.url, headers: gateway.headers, body: BODY, threads: SETTINGS.threads, connections: SETTINGS.connections, durationS: SETTINGS.durationS });
+        process.kill(gateway.pid, 'SIGUSR2');
+        for (let i = 0; i < 50 && !fs.existsSync(profileFile); i += 1) await sleep(100);
+        await sleep(300);
+        if (fs.existsSync(profileFile)) profile = summarizeProfile(profileFile);
+      } finally {
+        await gateway.stop();
+        fs.rmSync(profileFile, { force: true });
+      }
+    }
+  } finally {
+    await provider.stop();
+    await redis.stop();
+  }
+
+  const r = (name: ScenarioName): ScenarioResult | undefined => results[name];
+  const egProxyRps = r('eg-proxy')?.wrk?.rps;
+  const egCoreRps = r('eg-core')?.wrk?.rps;
+  const egProxyPacedP99 = r('eg-proxy')?.paced?.p99Ms;
+  const summary = {
+    oursRedisVsEgProxy: ratio(r('ours-redis')?.wrk?.rps, egProxyRps),
+    oursRedisVsEgCore: ratio(r('ours-redis')?.wrk?.rps, egCoreRps),
+    oursMemoryVsEgProxy: ratio(r('ours-memory')?.wrk?.rps, egProxyRps),
+    oursMemoryVsEgCore: ratio(r('ours-memory')?.wrk?.rps, egCoreRps),
+    pacedRate,
+    addedP99AtHalfSaturationMs: {
+      oursRedis: r('ours-redis')?.paced && egProxyPacedP99 !== undefined ? Math.round((r('ours-redis')!.paced!.p99Ms - egProxyPacedP99) * 100) / 100 : undefined,
+      oursMemory: r('ours-memory')?.paced && egProxyPacedP99 !== undefined ? Math.round((r('ours-memory')!.paced!.p99Ms - egProxyPacedP99) * 100) / 100 : undefined,
+    },
+    redisCallsPerRequest: r('ours-redis')?.redisCallsPerRequest,
+  };
+  const targets = {
+    throughputVsEgProxy: { target: '>= 0.85', value: summary.oursRedisVsEgProxy, met: (summary.oursRedisVsEgProxy ?? 0) >= 0.85 },
+    throughputVsEgCore: { target: '>= 3', value: summary.oursRedisVsEgCore, met: (summary.oursRedisVsEgCore ?? 0) >= 3 },
+    addedP99: { target: '<= 2 ms', value: summary.addedP99AtHalfSaturationMs.oursRedis, met: summary.addedP99AtHalfSaturationMs.oursRedis !== undefined && summary.addedP99AtHalfSaturationMs.oursRedis <= 2 },
+    redisRoundTrips: { target: '1 per request', value: summary.redisCallsPerRequest, met: summary.redisCallsPerRequest !== undefined && Math.abs(summary.redisCallsPerRequest - 1) < 0.05 },
+  };
+
+  const report = {
+    startedAt: startedAt.toISOString(), quick: QUICK, settings: SETTINGS,
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version, totalMemBytes: os.totalmem() },
+    results, summary, targets, profile,
+  };
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+
+  const lines: string[] = [];
+  lines.push(`Bench ${startedAt.toISOString()}${QUICK ? ' (QUICK: harness check, not a measurement)' : ''}: wrk -t${SETTINGS.threads} -c${SETTINGS.connections} -d${SETTINGS.durationS}s after ${SETTINGS.warmupS}s warm-up; load average ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}`, '');
+  lines.push(`| scenario | req/s | p50 ms | p99 ms | non-2xx | vs EG proxy | vs EG core | p99 ms at ${pacedRate} req/s | Redis round trips/req |`);
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const name of Object.keys(LABELS) as ScenarioName[]) {
+    const entry = r(name);
+    if (!entry) continue;
+    if (entry.error) { lines.push(`| ${entry.label} | failed: ${entry.error.split('\n')[0]} | | | | | | | |`); continue; }
+    const w = entry.wrk;
+    lines.push(`| ${entry.label} | ${fmt(w?.rps, 0)} | ${fmt(w?.p50Ms, 2)} | ${fmt(w?.p99Ms, 2)} | ${w ? w.non2xx + w.socketErrors : '–'} | ${fmt(ratio(w?.rps, egProxyRps), 2)} | ${fmt(ratio(w?.rps, egCoreRps), 2)} | ${fmt(entry.paced?.p99Ms, 2)} | ${fmt(entry.redisCallsPerRequest, 2)} |`);
+  }
+  lines.push('', `| streams (${SETTINGS.streams}, one event / 100 ms) | opened | completed with last event | per-event delay p50 / p99 ms | RSS per stream |`, '|---|---:|---:|---:|---:|');
+  for (const name of Object.keys(LABELS) as ScenarioName[]) {
+    const s = r(name)?.streams;
+    if (!s) continue;
+    lines.push(`| ${LABELS[name]} | ${s.opened} | ${s.lastEvents} | ${fmt(s.delayP50Ms, 2)} / ${fmt(s.delayP99Ms, 2)} | ${s.bytesPerStream === undefined ? '–' : `${(s.bytesPerStream / 1024).toFixed(1)} KiB`} |`);
+  }
+  lines.push('', '| target | value | met |', '|---|---:|:---:|');
+  for (const [name, t] of Object.entries(targets)) lines.push(`| ${name} ${t.target} | ${t.value ?? '–'} | ${t.met ? 'yes' : 'NO'} |`);
+  if (profile) {
+    lines.push('', `Profile of ours-redis under saturation (${Math.round(profile.totalMs)} ms), top self time:`, '', '| function | where | self ms | % | mostly under |', '|---|---|---:|---:|---|');
+    for (const f of profile.topFunctions) lines.push(`| ${f.fn} | ${f.where} | ${f.selfMs} | ${f.pct} | ${f.caller} |`);
+    lines.push('', '| file / package | self ms | % |', '|---|---:|---:|');
+    for (const f of profile.topFiles) lines.push(`| ${f.file} | ${f.selfMs} | ${f.pct} |`);
+  }
+  lines.push('', `JSON: ${path.relative(REPO_ROOT, file)}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exitCode = 1;
+});
