@@ -265,8 +265,9 @@ export class RedisClusterTopology {
     return byNode;
   }
 
+  /** FLUSHALL on every primary still running (a test may have killed one). */
   async flushAll(): Promise<void> {
-    for (const node of this.nodes) await node.process.command('FLUSHALL');
+    for (const node of this.nodes) if (node.process.running) await node.process.command('FLUSHALL');
   }
 
   /**
