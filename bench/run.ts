@@ -31,7 +31,7 @@ function option(name: string, fallback: number): number {
 const QUICK = flag('quick');
 const SETTINGS = {
   durationS: option('duration', QUICK ? 3 : 10),
-  warmupS: option('warmup', QUICK ? 1 : 3),
+  warmupS: option('warmup', QUICK ? 1 : 5),
   connections: option('connections', 32),
   threads: option('threads', 2),
   streams: option('streams', QUICK ? 200 : 2000),
@@ -61,6 +61,7 @@ interface ScenarioResult {
   redisScriptCallsPerRequest?: number;
   streams?: Streams;
   rssAfterBytes?: number;
+  gatewayLog?: { lines: number; last: string[] };
   error?: string;
 }
 
@@ -119,6 +120,11 @@ async function measure(name: ScenarioName, start: () => Promise<RunningGateway>,
     if (extra.paced !== false && pacedRate > 0) result.paced = await paced(gateway.url, gateway.headers, pacedRate);
     if (extra.streams) result.streams = await streams(gateway.url, gateway.headers, name === 'direct' ? undefined : gateway.pid);
     if (name !== 'direct') result.rssAfterBytes = rssOf(gateway.pid);
+    if (gateway.logs) {
+      // Log lines per run tell a per-request log (a cost on 2 cores) from start-up lines.
+      const lines = gateway.logs().split('\n').filter((l) => l.trim() !== '');
+      result.gatewayLog = { lines: lines.length, last: lines.slice(-5).map((l) => l.slice(0, 300)) };
+    }
   } catch (error) {
     result.error = error instanceof Error ? error.message.slice(0, 2000) : String(error);
     process.stderr.write(`bench: ${name} failed: ${result.error}\n`);
@@ -143,6 +149,10 @@ async function redisCallsPerRequest(gateway: RunningGateway, redis: RedisServer)
     scriptCallsPerRequest: Math.round((watch.fromScripts / requests) * 100) / 100,
   };
 }
+
+/** The fixed rate is at or above what this gateway sustained closed-loop: its p99 is then its queue. */
+const overSaturation = (entry: ScenarioResult): boolean =>
+  (entry.wrk !== undefined && entry.wrk.rps <= pacedRate * 1.05) || (entry.paced !== undefined && entry.paced.achievedRps < pacedRate * 0.95);
 
 const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a && b ? Math.round((a / b) * 100) / 100 : undefined);
 const fmt = (n: number | undefined, digits = 1): string => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
@@ -244,7 +254,7 @@ async function main(): Promise<void> {
     if (!entry) continue;
     if (entry.error) { lines.push(`| ${entry.label} | failed: ${entry.error.split('\n')[0]} | | | | | | | |`); continue; }
     const w = entry.wrk;
-    lines.push(`| ${entry.label} | ${fmt(w?.rps, 0)} | ${fmt(w?.p50Ms, 2)} | ${fmt(w?.p99Ms, 2)} | ${w ? w.non2xx + w.socketErrors : '–'} | ${fmt(ratio(w?.rps, egProxyRps), 2)} | ${fmt(ratio(w?.rps, egCoreRps), 2)} | ${fmt(entry.paced?.p99Ms, 2)} | ${fmt(entry.redisCallsPerRequest, 2)} |`);
+    lines.push(`| ${entry.label} | ${fmt(w?.rps, 0)} | ${fmt(w?.p50Ms, 2)} | ${fmt(w?.p99Ms, 2)} | ${w ? w.non2xx + w.socketErrors : '–'} | ${fmt(ratio(w?.rps, egProxyRps), 2)} | ${fmt(ratio(w?.rps, egCoreRps), 2)} | ${fmt(entry.paced?.p99Ms, 2)}${entry.paced && overSaturation(entry) ? ' (over its saturation: queueing, not added latency)' : ''} | ${fmt(entry.redisCallsPerRequest, 2)} |`);
   }
   lines.push('', `| streams (${SETTINGS.streams}, one event / 100 ms) | opened | completed with last event | per-event delay p50 / p99 ms | RSS per stream |`, '|---|---:|---:|---:|---:|');
   for (const name of Object.keys(LABELS) as ScenarioName[]) {

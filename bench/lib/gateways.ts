@@ -17,6 +17,8 @@ export interface RunningGateway {
   readonly url: string;
   readonly pid: number;
   readonly headers: Record<string, string>;
+  /** What the gateway printed so far (stdout and stderr). */
+  logs?(): string;
   stop(): Promise<void>;
 }
 
@@ -97,6 +99,7 @@ export async function startOurs(providerUrl: string, options: OursOptions): Prom
     url: `${gateway.url}/v1/chat`,
     pid: gateway.child.pid as number,
     headers: { 'Content-Type': 'application/json', 'X-API-Key': BENCH_API_KEY },
+    logs: () => gateway.logs,
     stop: async () => { await gateway.stop(); },
   };
 }
