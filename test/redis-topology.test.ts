@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseRedisTopology, redisTopologyFromEnv, RedisTopologyError, type RedisTopologySettings } from '../plugin/redis-topology';
-import { REPO_ROOT, startGateway, type Gateway } from './helpers/gateway';
+import { proxyStep, REPO_ROOT, startGateway, step, type Gateway } from './helpers/gateway';
 
 const shippedGatewayConfig = fs.readFileSync(path.join(REPO_ROOT, 'gateway.config.yml'), 'utf8');
 const shippedSystemConfig = fs.readFileSync(path.join(REPO_ROOT, 'system.config.yml'), 'utf8');
@@ -86,6 +86,17 @@ describe('redis topology at start-up', function () {
     const gateway = await startShipped({ REDIS_CLUSTER_NODES: '127.0.0.1:2', REDIS_SENTINELS: '127.0.0.1:3' });
     expect(await gateway.waitForExit()).to.equal(1);
     expect(gateway.logs).to.include('REDIS_CLUSTER_NODES and REDIS_SENTINELS are both set');
+  });
+
+  it('refuses to start when the plugin settings name two topologies, naming both settings', async function () {
+    const gateway = await startGateway({
+      providerUrl: 'http://127.0.0.1:9', expectExit: true,
+      steps: [step('detail-error-formatter'), step('token-bucket-rate-limit', { capacity: 1, refillRate: 1 }), proxyStep()],
+      pluginSettings: { redis: 'redis://127.0.0.1:1', redisSentinels: '127.0.0.1:2' },
+    });
+    started.push(gateway);
+    expect(await gateway.waitForExit()).to.equal(1);
+    expect(gateway.logs).to.include('redis (REDIS_URL) and redisSentinels (REDIS_SENTINELS) are both set');
   });
 
   it('refuses to start with a malformed REDIS_SENTINELS, naming the variable', async function () {
