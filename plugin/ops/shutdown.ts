@@ -1,0 +1,79 @@
+// plugin/ops/shutdown.ts
+// Graceful shutdown on SIGTERM/SIGINT: stop accepting, let in-flight requests and open streams
+// finish within SHUTDOWN_GRACE_MS (default 30 s), then cut what is left; close the config
+// watcher, Redis and the provider connection pools; flush the log; exit 0.
+
+import type { Server } from 'node:http';
+import type { EgConfig } from '../eg-types';
+import { logger } from '../logger';
+import { destroyAgents } from '../policies/proxy/agents';
+import { closeRedis } from '../redis';
+import { opsState } from './state';
+
+export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
+
+function graceMs(): number {
+  const value = Number(process.env['SHUTDOWN_GRACE_MS']);
+  return Number.isFinite(value) && value >= 0 ? value : DEFAULT_SHUTDOWN_GRACE_MS;
+}
+
+/** Remembers a server EG started, so shutdown can close it. */
+export function trackServer(server: Server): void {
+  opsState.servers.add(server);
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) { resolve(); return; }
+    server.close(() => resolve());
+    // Keep-alive connections with no request in flight would hold close() open until they time out.
+    server.closeIdleConnections();
+    // A connection that finishes its request while draining closes rather than idling.
+    server.on('request', (_req, res) => { res.setHeader('connection', 'close'); });
+  });
+}
+
+export async function shutdown(config: EgConfig, signal: string): Promise<void> {
+  if (opsState.shuttingDown) return;
+  opsState.shuttingDown = true;
+  const grace = graceMs();
+  logger.info({ signal, graceMs: grace }, 'shutting down: no new connections, draining in-flight requests');
+  const servers = [...opsState.servers];
+  const deadline = setTimeout(() => {
+    logger.warn({ graceMs: grace }, 'grace period over: closing the remaining connections');
+    for (const server of servers) server.closeAllConnections();
+  }, grace);
+  // Idle sockets that turn idle during the drain are closed as they appear.
+  const idleSweep = setInterval(() => { for (const server of servers) server.closeIdleConnections(); }, 100);
+  try { config.unwatch(); } catch (error: unknown) { logger.warn({ err: error }, 'closing the config watcher failed'); }
+  await Promise.all(servers.map((server) => closeServer(server)));
+  clearTimeout(deadline);
+  clearInterval(idleSweep);
+  await closeRedis().catch((error: unknown) => logger.warn({ err: error }, 'closing Redis failed'));
+  destroyAgents();
+  logger.info('shutdown complete');
+  logger.flush();
+  // pino's async destination writes on the next ticks; exit once it drained.
+  setImmediate(() => process.exit(0));
+}
+
+let signalsInstalled = false;
+
+export function installSignalHandlers(config: EgConfig): void {
+  if (signalsInstalled) return;
+  signalsInstalled = true;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (opsState.shuttingDown) {
+        logger.warn({ signal }, 'second signal during shutdown: exiting now');
+        logger.flush();
+        process.exit(1);
+      }
+      shutdown(config, signal).catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        logger.flush();
+        process.exit(1);
+      });
+    });
+  }
+}

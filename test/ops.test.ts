@@ -1,0 +1,176 @@
+// test/ops.test.ts
+// The operations side against a real gateway child: /metrics (promtool-clean, counters kept
+// across reloads), /healthz, /readyz, the per-request log line, every kind of invalid config
+// refused while the old one serves, and bucket state kept across a reload.
+
+import { spawnSync } from 'node:child_process';
+import { expect } from 'chai';
+import { buildGatewayConfig, proxyStep, startGateway, step, type Gateway, type PipelineStep } from './helpers/gateway';
+import { call, eventually, postChat } from './helpers/http';
+import { startUpstream, type Upstream } from './helpers/upstream';
+
+const KEY = 'ops-test-key-0123456789abcdef0123456789';
+const AUTH = { 'x-api-key': KEY };
+
+function steps(capacity: number): PipelineStep[] {
+  return [
+    step('detail-error-formatter'),
+    step('key-auth', { keys: [{ id: 'ops-key', key: KEY }] }),
+    step('token-bucket-rate-limit', { capacity, refillRate: 0.001 }),
+    proxyStep(),
+  ];
+}
+
+async function metricsText(gateway: Gateway): Promise<string> {
+  const reply = await call(`${gateway.adminUrl}/metrics`);
+  expect(reply.status).to.equal(200);
+  return reply.text;
+}
+
+/** The value of one sample line (`name{labels} value`), or 0 when absent. */
+function sample(text: string, prefix: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(prefix));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+const reloads = (text: string, result: string): number => sample(text, `config_reloads_total{result="${result}"}`);
+
+describe('operations: metrics, health, request logs, guarded reload', function () {
+  this.timeout(60_000);
+  let upstream: Upstream;
+  let gateway: Gateway;
+  let ports: { port: number; adminPort: number };
+  const config = (capacity: number, extra: Record<string, unknown> = {}): Record<string, unknown> =>
+    ({ ...buildGatewayConfig({ ...ports, providerUrl: upstream.url, steps: steps(capacity) }), ...extra });
+
+  before(async function () {
+    upstream = await startUpstream();
+    gateway = await startGateway({
+      providerUrl: upstream.url,
+      gatewayConfig: (p) => { ports = p; return config(3); },
+    });
+  });
+  after(async function () {
+    await gateway?.stop();
+    await upstream?.stop();
+  });
+
+  it('answers /healthz and /readyz with JSON on the admin port', async function () {
+    const health = await call(`${gateway.adminUrl}/healthz`);
+    expect(health.status).to.equal(200);
+    expect(health.json).to.deep.equal({ status: 'ok' });
+    const ready = await call(`${gateway.adminUrl}/readyz`);
+    expect(ready.status).to.equal(200);
+    expect(ready.json).to.deep.include({ status: 'ready' });
+    expect((ready.json as { checks: Record<string, string> }).checks['config']).to.equal('ok');
+    // Not on the public port.
+    expect((await call(`${gateway.url}/metrics`)).status).to.equal(404);
+  });
+
+  it('logs one JSON line per request with id, pipeline, key id, status, duration and upstream status, and no key', async function () {
+    expect((await postChat(gateway.url, AUTH)).status).to.equal(200);
+    expect((await call(`${gateway.url}/nowhere`)).status).to.equal(404);
+    let lines: Array<Record<string, unknown>> = [];
+    const found = await eventually(() => {
+      lines = gateway.logs.split('\n').filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      return lines.some((l) => l['status'] === 404) && lines.some((l) => l['status'] === 200);
+    }, 5_000);
+    expect(found, gateway.logs).to.equal(true);
+    const ok = lines.find((l) => l['status'] === 200);
+    expect(ok, JSON.stringify(lines)).to.include({ pipeline: 'chat', method: 'POST', keyId: 'ops-key', upstreamStatus: 200 });
+    expect(ok?.['requestId']).to.be.a('string');
+    expect(ok?.['durationMs']).to.be.a('number');
+    expect(lines.find((l) => l['status'] === 404)).to.include({ pipeline: 'none', method: 'GET' });
+    expect(gateway.logs).not.to.include(KEY);
+  });
+
+  it('serves /metrics that promtool accepts, with bounded labels', async function () {
+    await call(`${gateway.url}/x/${'a'.repeat(20)}`, { method: 'PROPFIND' });
+    const text = await metricsText(gateway);
+    for (const name of ['http_requests_total', 'http_request_duration_seconds_bucket', 'upstream_duration_seconds_bucket',
+      'upstream_time_to_first_byte_seconds_bucket', 'config_last_reload_success', 'nodejs_active_handles', 'process_cpu_seconds_total']) {
+      expect(text, name).to.match(new RegExp(`^${name}`, 'm'));
+    }
+    expect(text).to.include('http_requests_total{pipeline="chat",method="POST",status_class="2xx"}');
+    expect(text).to.include('method="other"');
+    expect(text).not.to.include('aaaaaaaa');
+    expect(text).not.to.include(KEY);
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    if (promtool.error) throw new Error(`promtool is needed for this test (apt-get install prometheus): ${promtool.error.message}`);
+    expect(promtool.status, `${promtool.stdout}${promtool.stderr}`).to.equal(0);
+    expect(`${promtool.stdout}${promtool.stderr}`.trim()).to.equal('');
+  });
+
+  it('keeps counters and bucket state across a reload: an empty bucket stays empty', async function () {
+    // Use up the bucket (capacity 3; the earlier test spent one token).
+    let status = 0;
+    for (let i = 0; i < 5 && status !== 429; i += 1) status = (await postChat(gateway.url, AUTH)).status;
+    expect(status).to.equal(429);
+    const before = await metricsText(gateway);
+    const requestsBefore = sample(before, 'http_requests_total{pipeline="chat",method="POST",status_class="2xx"}');
+    expect(requestsBefore).to.be.greaterThan(0);
+    const appliedBefore = reloads(before, 'applied');
+
+    // Same limits, but a changed config (a new serviceEndpoint entry) so EG really reloads.
+    const next = config(3);
+    (next['serviceEndpoints'] as Record<string, unknown>)['spare'] = { url: upstream.url };
+    gateway.writeGatewayConfig(next);
+    expect(await eventually(async () => reloads(await metricsText(gateway), 'applied') > appliedBefore, 10_000), gateway.logs).to.equal(true);
+
+    expect((await postChat(gateway.url, AUTH)).status).to.equal(429);
+    const after = await metricsText(gateway);
+    expect(sample(after, 'http_requests_total{pipeline="chat",method="POST",status_class="2xx"}')).to.be.at.least(requestsBefore);
+    expect(sample(after, 'http_requests_total{pipeline="chat",method="POST",status_class="4xx"}')).to.be.greaterThan(0);
+    expect(sample(after, 'config_last_reload_success')).to.equal(1);
+  });
+
+  const invalid: Array<[string, () => string | Record<string, unknown>, string]> = [
+    ['YAML syntax error', () => 'http:\n  port: [unclosed\n', 'config reload rejected'],
+    ['EG schema error', () => config(3, { http: { port: 'not-a-port' } }), 'config reload rejected'],
+    ['unknown policy name', () => {
+      const c = config(3);
+      c['policies'] = [...(c['policies'] as string[]), 'no-such-policy'];
+      return c;
+    }, 'no-such-policy'],
+    ['step using an undeclared policy', () => {
+      const c = config(3);
+      (c['pipelines'] as { chat: { policies: PipelineStep[] } }).chat.policies.unshift(step('cors'));
+      return c;
+    }, 'not declared in policies'],
+    ['bad policy params', () => {
+      const c = buildGatewayConfig({ ...ports, providerUrl: upstream.url, steps: [step('key-auth', { keys: [{ id: 'ops-key', key: KEY }] }), step('token-bucket-rate-limit', { capacity: 'lots' }), proxyStep()] });
+      return c;
+    }, 'token-bucket-rate-limit params validation failed'],
+    ['unknown serviceEndpoint', () => {
+      const c = buildGatewayConfig({ ...ports, providerUrl: upstream.url, steps: [step('key-auth', { keys: [{ id: 'ops-key', key: KEY }] }), proxyStep({ serviceEndpoint: 'nope' })] });
+      return c;
+    }, 'serviceEndpoint'],
+  ];
+
+  for (const [kind, candidate, reason] of invalid) {
+    it(`refuses a config with a ${kind}, logs it at error level, counts it, and keeps serving`, async function () {
+      const rejectedBefore = reloads(await metricsText(gateway), 'rejected');
+      const logOffset = gateway.logs.length;
+      gateway.writeGatewayConfig(candidate());
+      expect(await eventually(async () => reloads(await metricsText(gateway), 'rejected') > rejectedBefore, 10_000), gateway.logs.slice(logOffset)).to.equal(true);
+      const errorLine = gateway.logs.slice(logOffset).split('\n').find((l) => l.includes('config reload rejected'));
+      expect(errorLine, gateway.logs.slice(logOffset)).to.be.a('string');
+      expect(JSON.parse(errorLine as string)).to.include({ level: 50 });
+      expect(errorLine).to.include(reason === 'config reload rejected' ? '' : reason);
+      expect(sample(await metricsText(gateway), 'config_last_reload_success')).to.equal(0);
+      // The old config serves: the bucket is still empty (429), not a 404, 500 or a refill.
+      expect((await postChat(gateway.url, AUTH)).status).to.equal(429);
+      expect((await postChat(gateway.url, { 'x-api-key': 'wrong' })).status).to.equal(401);
+      expect(gateway.hasExited).to.equal(false);
+      expect((await call(`${gateway.adminUrl}/readyz`)).status).to.equal(200);
+    });
+  }
+
+  it('applies a valid config again after the rejected ones', async function () {
+    const appliedBefore = reloads(await metricsText(gateway), 'applied');
+    gateway.writeGatewayConfig(config(3));
+    expect(await eventually(async () => reloads(await metricsText(gateway), 'applied') > appliedBefore, 10_000), gateway.logs).to.equal(true);
+    expect(sample(await metricsText(gateway), 'config_last_reload_success')).to.equal(1);
+    expect(gateway.logs).not.to.include('unhandled promise rejection');
+  });
+});
