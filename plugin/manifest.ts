@@ -6,13 +6,14 @@
 import type { Server } from 'node:http';
 import type { PluginContext, PluginManifest } from './eg-types';
 import { logger } from './logger';
-import { appOfServer, installCatchAll } from './policies/detail-error-formatter/catch-all';
+import { appOfServer, installCatchAll, installClientErrorHandler } from './policies/detail-error-formatter/catch-all';
 import { detailErrorFormatterPolicy } from './policies/detail-error-formatter';
 import { keyAuthPolicy } from './policies/key-auth';
 import { proxyPolicy } from './policies/proxy';
 import { tokenBucketRateLimitPolicy } from './policies/token-bucket-rate-limit';
 import { settingsSchema } from './settings';
 import { pluginState } from './plugin-state';
+import { installOps } from './ops';
 
 const POLICIES = [detailErrorFormatterPolicy, keyAuthPolicy, tokenBucketRateLimitPolicy, proxyPolicy];
 
@@ -27,8 +28,11 @@ function installProcessHooks(context: PluginContext): void {
     context.eventBus.on(event, ({ httpServer }: { httpServer: Server }) => {
       const app = appOfServer(httpServer);
       if (app) installCatchAll(app, context.config);
+      installClientErrorHandler(httpServer);
     });
   }
+  // After the catch-all: the request observer only prepends a listener, but keep this order.
+  installOps(context);
 }
 
 const plugin: PluginManifest = {

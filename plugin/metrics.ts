@@ -102,3 +102,13 @@ export const configLoaded = new Gauge({
   help: '1 when the last config reload was applied, 0 when it was rejected',
   registers: [registry],
 });
+
+export const eventBusListeners = new Gauge({
+  name: 'gateway_event_bus_listeners',
+  help: "Listeners on EG's event bus; flat across config reloads unless something leaks",
+  registers: [registry],
+  collect() {
+    const bus = require('express-gateway/lib/eventBus') as import('node:events').EventEmitter;
+    this.set(bus.eventNames().reduce((sum, name) => sum + bus.listenerCount(name), 0));
+  },
+});

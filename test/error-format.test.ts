@@ -151,7 +151,7 @@ describe('detail-error-formatter', function () {
     expect((await postChat(gateway.url)).status).to.equal(200);
   });
 
-  it('answers a request line Node cannot parse without crashing', async function () {
+  it('answers a request Node cannot parse with a JSON 400, without crashing', async function () {
     const raw = await new Promise<string>((resolve) => {
       const socket = net.connect(gateway.port, '127.0.0.1', () => socket.write('POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n'));
       let text = '';
@@ -160,6 +160,8 @@ describe('detail-error-formatter', function () {
       socket.on('error', () => resolve(text));
     });
     expect(raw).to.match(/^HTTP\/1\.1 400/);
+    expect(raw).to.match(/content-type: application\/json/i);
+    expect(raw.slice(raw.indexOf('\r\n\r\n') + 4)).to.equal('{"detail":"Bad Request"}');
     expect((await postChat(gateway.url)).status).to.equal(200);
   });
 });

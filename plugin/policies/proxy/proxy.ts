@@ -144,6 +144,7 @@ export function providerProxy(params: Readonly<Record<string, unknown>>, config:
       arm(options.idleTimeoutMs, 'idle_timeout');
 
       const status = providerRes.statusCode ?? 502;
+      res.locals['upstreamStatus'] = status; // read by plugin/ops/request-observer.ts for the request log
       const responseHeaders = copyHeaders(providerRes.headers, droppedResponseHeaders);
       const eventStream = isEventStream(providerRes.headers['content-type']);
       if (eventStream) {
