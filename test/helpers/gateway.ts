@@ -162,7 +162,10 @@ export async function startGateway(options: StartOptions): Promise<Gateway> {
 async function waitUntilServing(gateway: Gateway, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (gateway.hasExited) throw new Error(`gateway exited during start-up:\n${gateway.logs}`);
+    if (gateway.hasExited) {
+      await gateway.stop();
+      throw new Error(`gateway exited during start-up:\n${gateway.logs}`);
+    }
     try {
       await fetch(`${gateway.url}/__gateway_test_probe`);
       return;
