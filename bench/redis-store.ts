@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const ours = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
   const theirs = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
   await Promise.all([once(ours, 'ready'), once(theirs, 'ready')]);
-  const store = new RedisStore(ours);
+  const store = new RedisStore(ours, 1_000);
   const limits = { capacity: 1e9, refillRate: 1e6 };
   const flexible = new RateLimiterRedis({ storeClient: theirs, points: 1e9, duration: 1, keyPrefix: 'rlflx' });
   const oursRuns: number[] = [];

@@ -61,6 +61,34 @@ export function createTopologyClient(topology: ConnectedTopology, bounded: Redis
   }
 }
 
+const firstReadyOf = new WeakMap<TopologyClient, Promise<void>>();
+
+/**
+ * Records when a new client first becomes ready. Without an offline queue, a command sent while
+ * the first connection is still being made fails at once: a gateway that starts serving a few
+ * milliseconds before its Redis connection is up would answer its first requests 500.
+ */
+export function trackFirstReady(client: TopologyClient): void {
+  firstReadyOf.set(client, new Promise<void>((resolve) => client.once('ready', () => {
+    firstReadyOf.delete(client);
+    resolve();
+  })));
+}
+
+/**
+ * Waits, at most `waitMs`, for a client's first connection; resolves at once once it has been
+ * ready (later outages fail fast, as the offline queue is off for that reason). Undefined means
+ * no wait, so that the hot path allocates nothing.
+ */
+export function untilFirstReady(client: TopologyClient, waitMs: number): Promise<void> | undefined {
+  if (client.status === 'ready') return undefined;
+  const firstReady = firstReadyOf.get(client);
+  if (firstReady === undefined) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<void>((resolve) => { timer = setTimeout(resolve, waitMs); });
+  return Promise.race([firstReady, gaveUp]).finally(() => clearTimeout(timer));
+}
+
 /** The key the readiness probe reads; its hash tag pins it to one slot, so one primary answers. */
 export const READINESS_PROBE_KEY = 'llm-gateway:{readyz}';
 

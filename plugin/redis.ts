@@ -6,7 +6,7 @@
 import type { RedisOptions } from 'ioredis';
 import { registerReadinessCheck, unregisterReadinessCheck } from './health';
 import { logger } from './logger';
-import { createTopologyClient, probeTopology, type ConnectedTopology, type TopologyClient } from './redis-topology-client';
+import { createTopologyClient, probeTopology, trackFirstReady, type ConnectedTopology, type TopologyClient } from './redis-topology-client';
 import { describeRedisTopology } from './redis-topology';
 
 /** Grace before a replaced client is closed: decisions started on it may still be waiting. */
@@ -36,6 +36,7 @@ export function redisClientFor(topology: ConnectedTopology, settings: RedisClien
   if (current?.signature === signature) return current.client;
   const previous = current?.client;
   const client = createTopologyClient(topology, boundedOptions(settings));
+  trackFirstReady(client);
   let lastError = '';
   client.on('error', (error: Error) => {
     // ioredis emits an error per failed reconnect: log each distinct one, not a line per retry.

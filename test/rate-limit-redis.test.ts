@@ -146,6 +146,26 @@ describe('token-bucket-rate-limit on Redis: failures', function () {
     expect((await timed(gateway, `${KEY}-other`)).status).to.equal(429);
   });
 
+  it('lets its first decisions wait for the first Redis connection instead of failing them', async function () {
+    // Without an offline queue a command sent before the first connection is up fails at once:
+    // a gateway that starts serving before its Redis connection would answer 500. Here Redis
+    // comes up only after the first request has arrived.
+    await redis.kill();
+    const gateway = await startGateway({
+      providerUrl: upstream.url,
+      pluginSettings: { redis: redis.url, redisCommandTimeoutMs: 3000 },
+      steps: limitSteps(2, 0.001),
+    });
+    gateways.push(gateway);
+    const first = timed(gateway, KEY);
+    await sleep(300);
+    await redis.start();
+    const answer = await first;
+    expect(answer.status, 'first request, sent while Redis was still starting').to.equal(200);
+    expect(answer.ms).to.be.below(3000);
+    await redis.command('FLUSHALL');
+  });
+
   it('fails open within the bound when asked to, and counts nothing against the bucket', async function () {
     await redis.command('FLUSHALL');
     const gateway = await gatewayWith({ failureMode: 'open' });

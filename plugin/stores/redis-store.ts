@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Result } from 'ioredis';
-import type { TopologyClient } from '../redis-topology-client';
+import { untilFirstReady, type TopologyClient } from '../redis-topology-client';
 import type { BucketLimits, BucketStore, TakeResult } from './store';
 
 declare module 'ioredis' {
@@ -33,11 +33,14 @@ function defineTakeCommand(client: TopologyClient): void {
 export class RedisStore implements BucketStore {
   readonly kind = 'redis';
 
-  constructor(private readonly client: TopologyClient) {
+  /** `connectWaitMs`: how long a decision may wait for the client's very first connection. */
+  constructor(private readonly client: TopologyClient, private readonly connectWaitMs: number) {
     defineTakeCommand(client);
   }
 
   async take(key: string, limits: BucketLimits, cost: number): Promise<TakeResult> {
+    const connecting = untilFirstReady(this.client, this.connectWaitMs);
+    if (connecting !== undefined) await connecting;
     const [allowed, tokens, retryAfterUs, fullInUs] = await this.client.tbrlTake(
       bucketKeyName(key), String(limits.capacity), String(limits.refillRate), String(cost),
     );

@@ -25,7 +25,8 @@ function storeFromSettings(): BucketStore {
   const settings = settingsOf(pluginState.settings);
   const topology = parseRedisTopology(settings);
   if (topology.kind === 'none') return memoryStore();
-  return new RedisStore(redisClientFor(topology, { commandTimeoutMs: settings.redisCommandTimeoutMs }));
+  const commandTimeoutMs = settings.redisCommandTimeoutMs;
+  return new RedisStore(redisClientFor(topology, { commandTimeoutMs }), commandTimeoutMs);
 }
 
 export function tokenBucketRateLimit(params: Readonly<Record<string, unknown>>): RequestHandler {
