@@ -6,7 +6,8 @@
 import type { Server } from 'node:http';
 import type { PluginContext, PluginManifest } from './eg-types';
 import { logger } from './logger';
-import { appOfServer, installCatchAll, installClientErrorHandler } from './policies/detail-error-formatter/catch-all';
+import { appOfServer, installCatchAll } from './policies/detail-error-formatter/catch-all';
+import { installClientErrorHandler } from './policies/detail-error-formatter/client-error';
 import { detailErrorFormatterPolicy } from './policies/detail-error-formatter';
 import { keyAuthPolicy } from './policies/key-auth';
 import { proxyPolicy } from './policies/proxy';

@@ -10,6 +10,21 @@ import { call, CHAT_BODY, postChat, sleep } from './helpers/http';
 import { startUpstream, type Upstream } from './helpers/upstream';
 import { expectDetail } from './helpers/detail';
 
+/** Writes each chunk on one raw connection, the next once an answer to the previous has arrived; resolves with all bytes received when the server closes. */
+function rawExchange(port: number, chunks: readonly string[]): Promise<string> {
+  return new Promise<string>((resolve) => {
+    let text = '';
+    let sent = 0;
+    const socket = net.connect(port, '127.0.0.1', () => { socket.write(chunks[sent] ?? ''); sent += 1; });
+    socket.on('data', (chunk) => {
+      text += chunk.toString();
+      if (sent < chunks.length) { socket.write(chunks[sent] ?? ''); sent += 1; }
+    });
+    socket.on('close', () => resolve(text));
+    socket.on('error', () => resolve(text));
+  });
+}
+
 describe('detail-error-formatter', function () {
   let upstream: Upstream;
   let gateway: Gateway;
@@ -152,17 +167,32 @@ describe('detail-error-formatter', function () {
   });
 
   it('answers a request Node cannot parse with a JSON 400, without crashing', async function () {
-    const raw = await new Promise<string>((resolve) => {
-      const socket = net.connect(gateway.port, '127.0.0.1', () => socket.write('POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n'));
-      let text = '';
-      socket.on('data', (chunk) => { text += chunk.toString(); });
-      socket.on('close', () => resolve(text));
-      socket.on('error', () => resolve(text));
-    });
+    const raw = await rawExchange(gateway.port, ['POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n']);
     expect(raw).to.match(/^HTTP\/1\.1 400/);
     expect(raw).to.match(/content-type: application\/json/i);
     expect(raw.slice(raw.indexOf('\r\n\r\n') + 4)).to.equal('{"detail":"Bad Request"}');
     expect((await postChat(gateway.url)).status).to.equal(200);
+  });
+
+  it('sends no second response when the body of an answered request turns out malformed', async function () {
+    // The 404 goes out before the body is read; the broken chunk found afterwards belongs to the
+    // same request, which must not get an unsolicited 400 behind its answer.
+    const raw = await rawExchange(gateway.port, ['POST /nowhere HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n', 'zz\r\nbroken\r\n']);
+    expect(raw).to.match(/^HTTP\/1\.1 404/);
+    expect(raw.match(/HTTP\/1\.1 /g)).to.have.length(1);
+    expect(raw.slice(raw.indexOf('\r\n\r\n') + 4)).to.equal('{"detail":"Not Found"}');
+  });
+
+  it('answers a malformed request that follows an answered one on a kept-alive connection', async function () {
+    const raw = await rawExchange(gateway.port, [
+      'GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n',
+      'POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n',
+    ]);
+    const responses = raw.split(/(?=HTTP\/1\.1 )/);
+    expect(responses).to.have.length(2);
+    expect(responses[0]).to.match(/^HTTP\/1\.1 404/);
+    expect(responses[1]).to.match(/^HTTP\/1\.1 400/);
+    expect(responses[1]).to.match(/\r\n\r\n\{"detail":"Bad Request"\}$/);
   });
 });
 

@@ -2,9 +2,10 @@
 // 10,000 fuzzed requests written on raw sockets (so malformed ones reach the server as sent):
 // random methods, paths, header sizes and encodings, missing/empty/duplicate/huge/non-ASCII
 // X-API-Key values, broken, huge and mis-encoded bodies. The gateway must not crash, every non-2xx
-// must be JSON {"detail": string}, and its memory must come back to the baseline. Answers Node's
-// HTTP parser gives at the socket level (400/431 with no body, before any app code runs) are
-// counted apart. FUZZ_SEED replays a run; FUZZ_REQUESTS changes its size.
+// must be JSON {"detail": string}, and its memory must come back to the baseline. Requests Node's
+// parser rejects get the plugin's JSON answer (clientError); the one answer Node still writes
+// itself, before any app code runs, is the bodiless 400 to an HTTP/1.1 request without Host:
+// those are counted apart. FUZZ_SEED replays a run; FUZZ_REQUESTS changes its size.
 
 import { expect } from 'chai';
 import net from 'node:net';

@@ -4,13 +4,12 @@
 // production), so the plugin appends a JSON 404/405 handler and an error handler to the gateway
 // app itself, once per app, when EG announces its HTTP server.
 
-import { STATUS_CODES, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Server } from 'node:http';
 import type { Application, NextFunction, Request, Response } from 'express';
 import type { EgConfig } from '../../eg-types';
-import { describeError, detailBody, sendDetail } from '../../errors';
+import { describeError, sendDetail } from '../../errors';
 import { logger } from '../../logger';
-import { MESSAGES, messageForStatus } from '../../messages';
+import { MESSAGES } from '../../messages';
 import { ensureResponseRewriter } from './response-rewriter';
 import { allowedMethods } from './route-table';
 
@@ -52,26 +51,4 @@ export function installCatchAll(app: Application, config: EgConfig): void {
 export function appOfServer(server: Server): Application | undefined {
   const listener = server.listeners('request')[0];
   return typeof listener === 'function' && 'use' in listener ? (listener as unknown as Application) : undefined;
-}
-
-const serversWithClientErrors = new WeakSet<Server>();
-
-/**
- * Requests Node's HTTP parser rejects (malformed request line, bad Content-Length, headers over
- * the limit) never reach Express: Node answers them on the socket with an empty 400. This answers
- * them with the same `{"detail"}` body as everything else.
- */
-export function installClientErrorHandler(server: Server): void {
-  if (serversWithClientErrors.has(server)) return;
-  serversWithClientErrors.add(server);
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    if (error.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const body = detailBody(messageForStatus(status));
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\n`
-      + `content-length: ${body.length}\r\nconnection: close\r\n\r\n${body.toString('utf8')}`);
-  });
 }
