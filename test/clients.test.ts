@@ -14,7 +14,8 @@ import OpenAI from 'openai';
 import { createDemoProvider } from '../plugin/demo/demo-provider';
 import { type Gateway, proxyStep, REPO_ROOT, startGateway, step } from './helpers/gateway';
 import { postChat } from './helpers/http';
-import { type ProviderStub, type StubExchange, startProviderStub } from './fixtures/provider-stub';
+import { type StubExchange, startProviderStub } from './fixtures/provider-stub';
+import { gatewayInFront } from './helpers/gateway-fixture';
 
 const PROVIDER_KEY = 'sk-provider-for-clients';
 const CLIENT_KEY = 'client-key-for-clients';
@@ -50,32 +51,23 @@ function runPython(args: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 describe('clients', function () {
-  let stub: ProviderStub;
-  let gateway: Gateway;
+  const suite = gatewayInFront(startProviderStub, () => ({
+    env: { LLM_PROVIDER_API_KEY: PROVIDER_KEY },
+    steps: [step('detail-error-formatter'), step('key-auth', { keys: [{ id: 'clients-test', key: CLIENT_KEY }] }), proxyStep()],
+  }));
   let client: OpenAI;
 
-  before(async function () {
-    stub = await startProviderStub();
-    gateway = await startGateway({
-      providerUrl: stub.url,
-      env: { LLM_PROVIDER_API_KEY: PROVIDER_KEY },
-      steps: [step('detail-error-formatter'), step('key-auth', { keys: [{ id: 'clients-test', key: CLIENT_KEY }] }), proxyStep()],
-    });
-    client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', defaultHeaders: { 'X-API-Key': CLIENT_KEY }, maxRetries: 2 });
+  before(function () {
+    client = new OpenAI({ baseURL: `${suite.gateway.url}/v1`, apiKey: 'unused', defaultHeaders: { 'X-API-Key': CLIENT_KEY }, maxRetries: 2 });
   });
 
-  after(async function () {
-    await gateway?.stop();
-    await stub?.stop();
-  });
-
-  beforeEach(() => { stub.reset(); stub.handler = demo; });
+  beforeEach(() => { suite.provider.reset(); suite.provider.handler = demo; });
 
   describe('the openai npm client, baseURL = gateway + /v1', function () {
     it('gets a chat completion through /v1/chat/completions', async function () {
       const completion = await client.chat.completions.create({ model: 'demo-echo-1', messages: [{ role: 'user', content: 'hi there' }] });
       expect(completion.choices[0]?.message.content).to.equal('You said: hi there');
-      const seen = stub.exchanges[0];
+      const seen = suite.provider.exchanges[0];
       expect(seen?.url).to.equal('/v1/chat/completions');
       // The SDK's own `Authorization: Bearer unused` and our client's key stay at the gateway.
       expect(seen?.headers['authorization']).to.equal(`Bearer ${PROVIDER_KEY}`);
@@ -91,12 +83,12 @@ describe('clients', function () {
     });
 
     it("waits for the 429's Retry-After, then succeeds", async function () {
-      stub.handler = refuseThenAnswer(1, 1);
+      suite.provider.handler = refuseThenAnswer(1, 1);
       const started = performance.now();
       const completion = await client.chat.completions.create({ model: 'demo-echo-1', messages: [{ role: 'user', content: 'again' }] });
       const elapsed = performance.now() - started;
       expect(completion.choices[0]?.message.content).to.equal('You said: again');
-      expect(stub.exchanges).to.have.length(2);
+      expect(suite.provider.exchanges).to.have.length(2);
       // Without Retry-After the SDK would wait its own 0.375-0.5 s.
       expect(elapsed).to.be.at.least(1000);
     });
@@ -104,21 +96,21 @@ describe('clients', function () {
 
   describe("the seed's Python retry example (chat_with_retry, requests)", function () {
     it('is told its key is wrong (401) and stops', async function () {
-      const run = await runPython([gateway.url, 'not-a-key']);
+      const run = await runPython([suite.gateway.url, 'not-a-key']);
       expect(run.code).to.equal(1);
       expect(run.stdout).to.include('Authentication failed. Check your API key.');
-      expect(stub.exchanges).to.have.length(0);
+      expect(suite.provider.exchanges).to.have.length(0);
     });
 
     it('gets its answer through the gateway after being refused with 429', async function () {
-      stub.handler = refuseThenAnswer(1, 1);
-      const run = await runPython([gateway.url, CLIENT_KEY]);
+      suite.provider.handler = refuseThenAnswer(1, 1);
+      const run = await runPython([suite.gateway.url, CLIENT_KEY]);
       expect(run.code, run.stdout + run.stderr).to.equal(0);
       expect(run.stdout).to.include('Rate limited. Waiting 1s...');
       const answer = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '') as { choices: Array<{ message: { content: string } }> };
       expect(answer.choices[0]?.message.content).to.equal('You said: Hello');
-      expect(stub.exchanges).to.have.length(2);
-      expect(stub.exchanges[1]?.url).to.equal('/v1/chat');
+      expect(suite.provider.exchanges).to.have.length(2);
+      expect(suite.provider.exchanges[1]?.url).to.equal('/v1/chat');
       expect(run.ms).to.be.at.least(1000);
     });
   });
@@ -127,34 +119,22 @@ describe('clients', function () {
 describe('clients under the gateway\'s own rate limit (token-bucket-rate-limit, capacity 1)', function () {
   const OPENAI_KEY = 'openai-client-key';
   const PYTHON_KEY = 'python-client-key';
-  let stub: ProviderStub;
-  let gateway: Gateway;
+  const suite = gatewayInFront(startProviderStub, () => ({
+    env: { LLM_PROVIDER_API_KEY: PROVIDER_KEY },
+    steps: [
+      step('detail-error-formatter'),
+      // The Python key's own plan refills every 2 s, so the example is refused at least once even
+      // if the interpreter is slow to start on a busy machine.
+      step('key-auth', { keys: [{ id: 'openai', key: OPENAI_KEY }, { id: 'python', key: PYTHON_KEY, rateLimit: { capacity: 1, refillRate: 0.5 } }] }),
+      step('token-bucket-rate-limit', { capacity: 1, refillRate: 1 }),
+      proxyStep(),
+    ],
+  }));
 
-  before(async function () {
-    stub = await startProviderStub();
-    gateway = await startGateway({
-      providerUrl: stub.url,
-      env: { LLM_PROVIDER_API_KEY: PROVIDER_KEY },
-      steps: [
-        step('detail-error-formatter'),
-        // The Python key's own plan refills every 2 s, so the example is refused at least once even
-        // if the interpreter is slow to start on a busy machine.
-        step('key-auth', { keys: [{ id: 'openai', key: OPENAI_KEY }, { id: 'python', key: PYTHON_KEY, rateLimit: { capacity: 1, refillRate: 0.5 } }] }),
-        step('token-bucket-rate-limit', { capacity: 1, refillRate: 1 }),
-        proxyStep(),
-      ],
-    });
-  });
-
-  after(async function () {
-    await gateway?.stop();
-    await stub?.stop();
-  });
-
-  beforeEach(() => { stub.reset(); stub.handler = demo; });
+  beforeEach(() => { suite.provider.reset(); suite.provider.handler = demo; });
 
   it("the openai client waits for the gateway's Retry-After on 429, then succeeds", async function () {
-    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', defaultHeaders: { 'X-API-Key': OPENAI_KEY }, maxRetries: 2 });
+    const client = new OpenAI({ baseURL: `${suite.gateway.url}/v1`, apiKey: 'unused', defaultHeaders: { 'X-API-Key': OPENAI_KEY }, maxRetries: 2 });
     const first = await client.chat.completions.create({ model: 'demo-echo-1', messages: [{ role: 'user', content: 'one' }] });
     expect(first.choices[0]?.message.content).to.equal('You said: one');
     // The bucket is empty now: the next call is refused with Retry-After: 1, and the SDK obeys it.
@@ -165,21 +145,21 @@ describe('clients under the gateway\'s own rate limit (token-bucket-rate-limit, 
     expect(response.status).to.equal(200);
     expect(elapsed).to.be.at.least(1000);
     // The refused call never reached the provider.
-    expect(stub.exchanges).to.have.length(2);
+    expect(suite.provider.exchanges).to.have.length(2);
   });
 
   it('the Python example gets its answer after a 429 from the gateway', async function () {
-    const spent = await postChat(gateway.url, { 'X-API-Key': PYTHON_KEY });
+    const spent = await postChat(suite.gateway.url, { 'X-API-Key': PYTHON_KEY });
     expect(spent.status).to.equal(200);
-    const refused = await postChat(gateway.url, { 'X-API-Key': PYTHON_KEY });
+    const refused = await postChat(suite.gateway.url, { 'X-API-Key': PYTHON_KEY });
     expect(refused.status).to.equal(429);
     expect(refused.headers.get('retry-after')).to.be.oneOf(['1', '2']);
-    const run = await runPython([gateway.url, PYTHON_KEY]);
+    const run = await runPython([suite.gateway.url, PYTHON_KEY]);
     expect(run.code, run.stdout + run.stderr).to.equal(0);
     expect(run.stdout).to.include('Rate limited. Waiting 1s...');
     const answer = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '') as { choices: Array<{ message: { content: string } }> };
     expect(answer.choices[0]?.message.content).to.equal('You said: Hello');
-    expect(stub.exchanges).to.have.length(2);
+    expect(suite.provider.exchanges).to.have.length(2);
   });
 });
 

@@ -6,10 +6,11 @@
 import { expect } from 'chai';
 import { MESSAGES } from '../plugin/messages';
 import { expectDetail } from './helpers/detail';
-import { type Gateway, proxyStep, startGateway, step } from './helpers/gateway';
+import { type Gateway, proxyStep, step } from './helpers/gateway';
 import { call, CHAT_BODY, eventually, postChat } from './helpers/http';
-import { startUpstream, type Upstream } from './helpers/upstream';
+import { startUpstream } from './helpers/upstream';
 import { newKey, readMetrics, recordIdentityStep, secretForms, sha256, twoEndpointConfig } from './key-auth-helpers';
+import { gatewayInFront } from './helpers/gateway-fixture';
 
 const KEYS = {
   plain: newKey(),
@@ -22,64 +23,52 @@ const KEYS = {
 };
 
 describe('key-auth', function () {
-  let upstream: Upstream;
-  let gateway: Gateway;
+  const suite = gatewayInFront(startUpstream, (upstream) => ({
+    env: { LOG_LEVEL: 'debug' },
+    gatewayConfig: (ports) => twoEndpointConfig(ports, upstream.url, [
+      step('detail-error-formatter'),
+      step('key-auth', {
+        keys: [
+          { id: 'plain', key: KEYS.plain },
+          { id: 'hashed', sha256: sha256(KEYS.hashed).toUpperCase() },
+          { id: 'disabled', key: KEYS.disabled, disabled: true },
+          { id: 'expired', sha256: sha256(KEYS.expired), expiresAt: '2020-01-01T00:00:00Z' },
+          { id: 'future', key: KEYS.future, expiresAt: '2999-12-31T23:59:59Z' },
+          { id: 'scoped', key: KEYS.scoped, apiEndpoints: ['chat'] },
+          { id: 'plan', sha256: sha256(KEYS.plan), rateLimit: { capacity: 5, refillRate: 0.5 } },
+          { id: 'typo', key: newKey(), apiEndpoints: ['chta'] },
+        ],
+      }),
+      recordIdentityStep,
+      // The proxy drops nothing here, so only key-auth can keep the key from the upstream.
+      proxyStep({ dropRequestHeaders: [] }),
+    ]),
+  }));
 
-  before(async function () {
-    upstream = await startUpstream();
-    gateway = await startGateway({
-      providerUrl: upstream.url,
-      env: { LOG_LEVEL: 'debug' },
-      gatewayConfig: (ports) => twoEndpointConfig(ports, upstream.url, [
-        step('detail-error-formatter'),
-        step('key-auth', {
-          keys: [
-            { id: 'plain', key: KEYS.plain },
-            { id: 'hashed', sha256: sha256(KEYS.hashed).toUpperCase() },
-            { id: 'disabled', key: KEYS.disabled, disabled: true },
-            { id: 'expired', sha256: sha256(KEYS.expired), expiresAt: '2020-01-01T00:00:00Z' },
-            { id: 'future', key: KEYS.future, expiresAt: '2999-12-31T23:59:59Z' },
-            { id: 'scoped', key: KEYS.scoped, apiEndpoints: ['chat'] },
-            { id: 'plan', sha256: sha256(KEYS.plan), rateLimit: { capacity: 5, refillRate: 0.5 } },
-            { id: 'typo', key: newKey(), apiEndpoints: ['chta'] },
-          ],
-        }),
-        recordIdentityStep,
-        // The proxy drops nothing here, so only key-auth can keep the key from the upstream.
-        proxyStep({ dropRequestHeaders: [] }),
-      ]),
-    });
-  });
-
-  after(async function () {
-    await gateway?.stop();
-    await upstream?.stop();
-  });
-
-  beforeEach(() => upstream.reset());
+  beforeEach(() => suite.provider.reset());
 
   it('lets a plain key through and the upstream never sees the key header', async function () {
-    const reply = await postChat(gateway.url, { 'X-API-Key': KEYS.plain });
+    const reply = await postChat(suite.gateway.url, { 'X-API-Key': KEYS.plain });
     expect(reply.status, reply.text).to.equal(200);
-    expect(upstream.seen).to.have.length(1);
-    const seen = upstream.seen[0]!;
+    expect(suite.provider.seen).to.have.length(1);
+    const seen = suite.provider.seen[0]!;
     expect(seen.headers).not.to.have.property('x-api-key');
     expect(JSON.stringify(seen)).not.to.include(KEYS.plain);
     expect(JSON.stringify(seen)).not.to.include(sha256(KEYS.plain));
   });
 
   it('lets a key declared by its sha256 through (hex in either case)', async function () {
-    const reply = await postChat(gateway.url, { 'X-API-Key': KEYS.hashed });
+    const reply = await postChat(suite.gateway.url, { 'X-API-Key': KEYS.hashed });
     expect(reply.status, reply.text).to.equal(200);
-    expect(upstream.seen[0]?.headers).not.to.have.property('x-api-key');
+    expect(suite.provider.seen[0]?.headers).not.to.have.property('x-api-key');
   });
 
   it("records the key's id and plan on req.user for later policies, never the key", async function () {
-    expect((await postChat(gateway.url, { 'X-API-Key': KEYS.plan })).status).to.equal(200);
-    const identity = JSON.parse(String(upstream.seen[0]?.headers['x-test-identity'])) as unknown;
+    expect((await postChat(suite.gateway.url, { 'X-API-Key': KEYS.plan })).status).to.equal(200);
+    const identity = JSON.parse(String(suite.provider.seen[0]?.headers['x-test-identity'])) as unknown;
     expect(identity).to.deep.equal({ type: 'api-key', id: 'plan', rateLimit: { capacity: 5, refillRate: 0.5 } });
-    expect((await postChat(gateway.url, { 'X-API-Key': KEYS.plain })).status).to.equal(200);
-    expect(JSON.parse(String(upstream.seen[1]?.headers['x-test-identity']))).to.deep.equal({ type: 'api-key', id: 'plain' });
+    expect((await postChat(suite.gateway.url, { 'X-API-Key': KEYS.plain })).status).to.equal(200);
+    expect(JSON.parse(String(suite.provider.seen[1]?.headers['x-test-identity']))).to.deep.equal({ type: 'api-key', id: 'plain' });
   });
 
   const refusals: Array<[string, () => Record<string, string>, string]> = [
@@ -94,42 +83,42 @@ describe('key-auth', function () {
   ];
   for (const [what, headers, path] of refusals) {
     it(`refuses ${what} with 401 {"detail":"Invalid or missing API Key"} before the upstream`, async function () {
-      const reply = await postChat(gateway.url, headers(), CHAT_BODY, path);
+      const reply = await postChat(suite.gateway.url, headers(), CHAT_BODY, path);
       expectDetail(reply, 401, MESSAGES.unauthorized);
       expect(reply.text).to.equal(JSON.stringify({ detail: MESSAGES.unauthorized }));
-      expect(upstream.seen).to.have.length(0);
+      expect(suite.provider.seen).to.have.length(0);
     });
   }
 
   it('accepts a scoped key on the apiEndpoints it names', async function () {
-    expect((await postChat(gateway.url, { 'X-API-Key': KEYS.scoped }, CHAT_BODY, '/v1/chat')).status).to.equal(200);
-    expect((await postChat(gateway.url, { 'X-API-Key': KEYS.plain }, CHAT_BODY, '/v1/chat/completions')).status).to.equal(200);
+    expect((await postChat(suite.gateway.url, { 'X-API-Key': KEYS.scoped }, CHAT_BODY, '/v1/chat')).status).to.equal(200);
+    expect((await postChat(suite.gateway.url, { 'X-API-Key': KEYS.plain }, CHAT_BODY, '/v1/chat/completions')).status).to.equal(200);
   });
 
   it('warns at load about a scope naming an apiEndpoint that is not declared', async function () {
-    expect(await eventually(() => /WRN_KEY_AUTH_UNKNOWN_ENDPOINT[^\n]*keys\[7\]/.test(gateway.logs), 5000), gateway.logs).to.equal(true);
+    expect(await eventually(() => /WRN_KEY_AUTH_UNKNOWN_ENDPOINT[^\n]*keys\[7\]/.test(suite.gateway.logs), 5000), suite.gateway.logs).to.equal(true);
   });
 
   it('accepts a key whose expiresAt is still ahead', async function () {
-    expect((await postChat(gateway.url, { 'X-API-Key': KEYS.future })).status).to.equal(200);
+    expect((await postChat(suite.gateway.url, { 'X-API-Key': KEYS.future })).status).to.equal(200);
   });
 
   it('ignores a key in the query string unless apiKeyField is set', async function () {
     for (const name of ['apiKey', 'api_key', 'key']) {
-      expectDetail(await call(`${gateway.url}/v1/chat?${name}=${KEYS.plain}`, { method: 'POST', body: CHAT_BODY }), 401, MESSAGES.unauthorized);
+      expectDetail(await call(`${suite.gateway.url}/v1/chat?${name}=${KEYS.plain}`, { method: 'POST', body: CHAT_BODY }), 401, MESSAGES.unauthorized);
     }
-    expect(upstream.seen).to.have.length(0);
+    expect(suite.provider.seen).to.have.length(0);
   });
 
   it('sends each reason to the log (and to auth_failures_total when /metrics exists), never to the client', async function () {
     const reasons = { missing: {}, unknown: { 'X-API-Key': newKey() }, disabled: { 'X-API-Key': KEYS.disabled }, expired: { 'X-API-Key': KEYS.expired } };
-    for (const headers of Object.values(reasons)) expectDetail(await postChat(gateway.url, headers), 401, MESSAGES.unauthorized);
-    expectDetail(await postChat(gateway.url, { 'X-API-Key': KEYS.scoped }, CHAT_BODY, '/v1/chat/completions'), 401, MESSAGES.unauthorized);
+    for (const headers of Object.values(reasons)) expectDetail(await postChat(suite.gateway.url, headers), 401, MESSAGES.unauthorized);
+    expectDetail(await postChat(suite.gateway.url, { 'X-API-Key': KEYS.scoped }, CHAT_BODY, '/v1/chat/completions'), 401, MESSAGES.unauthorized);
     const all = [...Object.keys(reasons), 'forbidden'];
-    await eventually(() => all.every((reason) => gateway.logs.includes(`"reason":"${reason}"`)), 5000);
-    for (const reason of all) expect(gateway.logs, reason).to.include(`"reason":"${reason}"`);
-    expect(gateway.logs).to.match(/"reason":"disabled","keyId":"disabled"/);
-    const metrics = await readMetrics(gateway);
+    await eventually(() => all.every((reason) => suite.gateway.logs.includes(`"reason":"${reason}"`)), 5000);
+    for (const reason of all) expect(suite.gateway.logs, reason).to.include(`"reason":"${reason}"`);
+    expect(suite.gateway.logs).to.match(/"reason":"disabled","keyId":"disabled"/);
+    const metrics = await readMetrics(suite.gateway);
     if (metrics !== undefined) {
       for (const reason of all) expect(metrics).to.match(new RegExp(`auth_failures_total\\{[^}]*reason="${reason}"[^}]*\\} [1-9]`));
       // Key ids are labels only when metricKeyIds opts in.
@@ -138,14 +127,14 @@ describe('key-auth', function () {
   });
 
   it('never writes a key, its hash or a prefix of either to the logs or /metrics', async function () {
-    for (const key of Object.values(KEYS)) await postChat(gateway.url, { 'X-API-Key': key });
-    await postChat(gateway.url, { 'X-API-Key': KEYS.scoped }, CHAT_BODY, '/v1/chat/completions');
+    for (const key of Object.values(KEYS)) await postChat(suite.gateway.url, { 'X-API-Key': key });
+    await postChat(suite.gateway.url, { 'X-API-Key': KEYS.scoped }, CHAT_BODY, '/v1/chat/completions');
     await new Promise((r) => setTimeout(r, 300)); // the logger writes asynchronously
-    const metrics = (await readMetrics(gateway)) ?? '';
-    expect(gateway.logs).to.include('key-auth: request refused');
+    const metrics = (await readMetrics(suite.gateway)) ?? '';
+    expect(suite.gateway.logs).to.include('key-auth: request refused');
     for (const key of Object.values(KEYS)) {
       for (const form of secretForms(key)) {
-        expect(gateway.logs.includes(form), `logs hold ${form === key ? 'a key' : 'a hash or prefix'}`).to.equal(false);
+        expect(suite.gateway.logs.includes(form), `logs hold ${form === key ? 'a key' : 'a hash or prefix'}`).to.equal(false);
         expect(metrics.includes(form), 'metrics hold key material').to.equal(false);
       }
     }
@@ -154,49 +143,37 @@ describe('key-auth', function () {
 
 describe('key-auth with apiKeyHeader, apiKeyField and metricKeyIds', function () {
   const key = newKey();
-  let upstream: Upstream;
-  let gateway: Gateway;
+  const suite = gatewayInFront(startUpstream, () => ({
+    env: { LOG_LEVEL: 'debug' },
+    steps: [
+      step('detail-error-formatter'),
+      step('key-auth', { keys: [{ id: 'one', key }, { id: 'off', key: `${key}-off`, disabled: true }], apiKeyHeader: 'X-Gateway-Key', apiKeyField: 'api_key', metricKeyIds: true }),
+      proxyStep({ dropRequestHeaders: [] }),
+    ],
+  }));
 
-  before(async function () {
-    upstream = await startUpstream();
-    gateway = await startGateway({
-      providerUrl: upstream.url,
-      env: { LOG_LEVEL: 'debug' },
-      steps: [
-        step('detail-error-formatter'),
-        step('key-auth', { keys: [{ id: 'one', key }, { id: 'off', key: `${key}-off`, disabled: true }], apiKeyHeader: 'X-Gateway-Key', apiKeyField: 'api_key', metricKeyIds: true }),
-        proxyStep({ dropRequestHeaders: [] }),
-      ],
-    });
-  });
-
-  after(async function () {
-    await gateway?.stop();
-    await upstream?.stop();
-  });
-
-  beforeEach(() => upstream.reset());
+  beforeEach(() => suite.provider.reset());
 
   it('reads the key from the configured header, removes it, and no longer reads X-API-Key', async function () {
-    expect((await postChat(gateway.url, { 'X-Gateway-Key': key })).status).to.equal(200);
-    expect(upstream.seen[0]?.headers).not.to.have.property('x-gateway-key');
-    expectDetail(await postChat(gateway.url, { 'X-API-Key': key }), 401, MESSAGES.unauthorized);
+    expect((await postChat(suite.gateway.url, { 'X-Gateway-Key': key })).status).to.equal(200);
+    expect(suite.provider.seen[0]?.headers).not.to.have.property('x-gateway-key');
+    expectDetail(await postChat(suite.gateway.url, { 'X-API-Key': key }), 401, MESSAGES.unauthorized);
   });
 
   it('reads the key from the query parameter and strips it from the URL the upstream gets', async function () {
-    const reply = await call(`${gateway.url}/v1/chat?model=x&api_key=${encodeURIComponent(key)}&stream=false`, {
+    const reply = await call(`${suite.gateway.url}/v1/chat?model=x&api_key=${encodeURIComponent(key)}&stream=false`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: CHAT_BODY,
     });
     expect(reply.status, reply.text).to.equal(200);
-    expect(upstream.seen[0]?.url).to.equal('/v1/chat?model=x&stream=false');
-    expect(JSON.stringify(upstream.seen[0])).not.to.include(key);
+    expect(suite.provider.seen[0]?.url).to.equal('/v1/chat?model=x&stream=false');
+    expect(JSON.stringify(suite.provider.seen[0])).not.to.include(key);
   });
 
   it('labels auth_failures_total with the key id when metricKeyIds is on (if /metrics exists)', async function () {
-    expectDetail(await postChat(gateway.url, { 'X-Gateway-Key': `${key}-off` }), 401, MESSAGES.unauthorized);
-    const metrics = await readMetrics(gateway);
+    expectDetail(await postChat(suite.gateway.url, { 'X-Gateway-Key': `${key}-off` }), 401, MESSAGES.unauthorized);
+    const metrics = await readMetrics(suite.gateway);
     if (metrics !== undefined) expect(metrics).to.match(/auth_failures_total\{[^}]*key_id="off"[^}]*\} 1/);
-    else expect(await logsEventuallyInclude(gateway, '"reason":"disabled","keyId":"off"')).to.equal(true);
+    else expect(await logsEventuallyInclude(suite.gateway, '"reason":"disabled","keyId":"off"')).to.equal(true);
   });
 });
 

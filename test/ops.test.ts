@@ -5,9 +5,10 @@
 
 import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
-import { buildGatewayConfig, proxyStep, startGateway, step, type Gateway, type PipelineStep } from './helpers/gateway';
+import { buildGatewayConfig, proxyStep, step, type Gateway, type PipelineStep } from './helpers/gateway';
 import { call, eventually, postChat } from './helpers/http';
-import { startUpstream, type Upstream } from './helpers/upstream';
+import { startUpstream } from './helpers/upstream';
+import { gatewayInFront } from './helpers/gateway-fixture';
 
 const KEY = 'ops-test-key-0123456789abcdef0123456789';
 const AUTH = { 'x-api-key': KEY };
@@ -37,56 +38,45 @@ const reloads = (text: string, result: string): number => sample(text, `config_r
 
 describe('operations: metrics, health, request logs, guarded reload', function () {
   this.timeout(60_000);
-  let upstream: Upstream;
-  let gateway: Gateway;
   let ports: { port: number; adminPort: number };
   const config = (capacity: number, extra: Record<string, unknown> = {}): Record<string, unknown> =>
-    ({ ...buildGatewayConfig({ ...ports, providerUrl: upstream.url, steps: steps(capacity) }), ...extra });
-
-  before(async function () {
-    upstream = await startUpstream();
-    gateway = await startGateway({
-      providerUrl: upstream.url,
-      gatewayConfig: (p) => { ports = p; return config(3); },
-    });
-  });
-  after(async function () {
-    await gateway?.stop();
-    await upstream?.stop();
-  });
+    ({ ...buildGatewayConfig({ ...ports, providerUrl: suite.provider.url, steps: steps(capacity) }), ...extra });
+  const suite = gatewayInFront(startUpstream, () => ({
+    gatewayConfig: (p) => { ports = p; return config(3); },
+  }));
 
   it('answers /healthz and /readyz with JSON on the admin port', async function () {
-    const health = await call(`${gateway.adminUrl}/healthz`);
+    const health = await call(`${suite.gateway.adminUrl}/healthz`);
     expect(health.status).to.equal(200);
     expect(health.json).to.deep.equal({ status: 'ok' });
-    const ready = await call(`${gateway.adminUrl}/readyz`);
+    const ready = await call(`${suite.gateway.adminUrl}/readyz`);
     expect(ready.status).to.equal(200);
     expect(ready.json).to.deep.include({ status: 'ready' });
     expect((ready.json as { checks: Record<string, string> }).checks['config']).to.equal('ok');
     // Not on the public port.
-    expect((await call(`${gateway.url}/metrics`)).status).to.equal(404);
+    expect((await call(`${suite.gateway.url}/metrics`)).status).to.equal(404);
   });
 
   it('logs one JSON line per request with id, pipeline, key id, status, duration and upstream status, and no key', async function () {
-    expect((await postChat(gateway.url, AUTH)).status).to.equal(200);
-    expect((await call(`${gateway.url}/nowhere`)).status).to.equal(404);
+    expect((await postChat(suite.gateway.url, AUTH)).status).to.equal(200);
+    expect((await call(`${suite.gateway.url}/nowhere`)).status).to.equal(404);
     let lines: Array<Record<string, unknown>> = [];
     const found = await eventually(() => {
-      lines = gateway.logs.split('\n').filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      lines = suite.gateway.logs.split('\n').filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l) as Record<string, unknown>);
       return lines.some((l) => l['status'] === 404) && lines.some((l) => l['status'] === 200);
     }, 5_000);
-    expect(found, gateway.logs).to.equal(true);
+    expect(found, suite.gateway.logs).to.equal(true);
     const ok = lines.find((l) => l['status'] === 200);
     expect(ok, JSON.stringify(lines)).to.include({ pipeline: 'chat', method: 'POST', keyId: 'ops-key', upstreamStatus: 200 });
     expect(ok?.['requestId']).to.be.a('string');
     expect(ok?.['durationMs']).to.be.a('number');
     expect(lines.find((l) => l['status'] === 404)).to.include({ pipeline: 'none', method: 'GET' });
-    expect(gateway.logs).not.to.include(KEY);
+    expect(suite.gateway.logs).not.to.include(KEY);
   });
 
   it('serves /metrics that promtool accepts, with bounded labels', async function () {
-    await call(`${gateway.url}/x/${'a'.repeat(20)}`, { method: 'PROPFIND' });
-    const text = await metricsText(gateway);
+    await call(`${suite.gateway.url}/x/${'a'.repeat(20)}`, { method: 'PROPFIND' });
+    const text = await metricsText(suite.gateway);
     for (const name of ['http_requests_total', 'http_request_duration_seconds_bucket', 'upstream_duration_seconds_bucket',
       'upstream_time_to_first_byte_seconds_bucket', 'config_last_reload_success', 'nodejs_active_handles', 'process_cpu_seconds_total']) {
       expect(text, name).to.match(new RegExp(`^${name}`, 'm'));
@@ -104,21 +94,21 @@ describe('operations: metrics, health, request logs, guarded reload', function (
   it('keeps counters and bucket state across a reload: an empty bucket stays empty', async function () {
     // Use up the bucket (capacity 3; the earlier test spent one token).
     let status = 0;
-    for (let i = 0; i < 5 && status !== 429; i += 1) status = (await postChat(gateway.url, AUTH)).status;
+    for (let i = 0; i < 5 && status !== 429; i += 1) status = (await postChat(suite.gateway.url, AUTH)).status;
     expect(status).to.equal(429);
-    const before = await metricsText(gateway);
+    const before = await metricsText(suite.gateway);
     const requestsBefore = sample(before, 'http_requests_total{pipeline="chat",method="POST",status_class="2xx"}');
     expect(requestsBefore).to.be.greaterThan(0);
     const appliedBefore = reloads(before, 'applied');
 
     // Same limits, but a changed config (a new serviceEndpoint entry) so EG really reloads.
     const next = config(3);
-    (next['serviceEndpoints'] as Record<string, unknown>)['spare'] = { url: upstream.url };
-    gateway.writeGatewayConfig(next);
-    expect(await eventually(async () => reloads(await metricsText(gateway), 'applied') > appliedBefore, 10_000), gateway.logs).to.equal(true);
+    (next['serviceEndpoints'] as Record<string, unknown>)['spare'] = { url: suite.provider.url };
+    suite.gateway.writeGatewayConfig(next);
+    expect(await eventually(async () => reloads(await metricsText(suite.gateway), 'applied') > appliedBefore, 10_000), suite.gateway.logs).to.equal(true);
 
-    expect((await postChat(gateway.url, AUTH)).status).to.equal(429);
-    const after = await metricsText(gateway);
+    expect((await postChat(suite.gateway.url, AUTH)).status).to.equal(429);
+    const after = await metricsText(suite.gateway);
     expect(sample(after, 'http_requests_total{pipeline="chat",method="POST",status_class="2xx"}')).to.be.at.least(requestsBefore);
     expect(sample(after, 'http_requests_total{pipeline="chat",method="POST",status_class="4xx"}')).to.be.greaterThan(0);
     expect(sample(after, 'config_last_reload_success')).to.equal(1);
@@ -138,39 +128,39 @@ describe('operations: metrics, health, request logs, guarded reload', function (
       return c;
     }, 'not declared in policies'],
     ['bad policy params', () => {
-      const c = buildGatewayConfig({ ...ports, providerUrl: upstream.url, steps: [step('key-auth', { keys: [{ id: 'ops-key', key: KEY }] }), step('token-bucket-rate-limit', { capacity: 'lots' }), proxyStep()] });
+      const c = buildGatewayConfig({ ...ports, providerUrl: suite.provider.url, steps: [step('key-auth', { keys: [{ id: 'ops-key', key: KEY }] }), step('token-bucket-rate-limit', { capacity: 'lots' }), proxyStep()] });
       return c;
     }, 'token-bucket-rate-limit params validation failed'],
     ['unknown serviceEndpoint', () => {
-      const c = buildGatewayConfig({ ...ports, providerUrl: upstream.url, steps: [step('key-auth', { keys: [{ id: 'ops-key', key: KEY }] }), proxyStep({ serviceEndpoint: 'nope' })] });
+      const c = buildGatewayConfig({ ...ports, providerUrl: suite.provider.url, steps: [step('key-auth', { keys: [{ id: 'ops-key', key: KEY }] }), proxyStep({ serviceEndpoint: 'nope' })] });
       return c;
     }, 'serviceEndpoint'],
   ];
 
   for (const [kind, candidate, reason] of invalid) {
     it(`refuses a config with a ${kind}, logs it at error level, counts it, and keeps serving`, async function () {
-      const rejectedBefore = reloads(await metricsText(gateway), 'rejected');
-      const logOffset = gateway.logs.length;
-      gateway.writeGatewayConfig(candidate());
-      expect(await eventually(async () => reloads(await metricsText(gateway), 'rejected') > rejectedBefore, 10_000), gateway.logs.slice(logOffset)).to.equal(true);
-      const errorLine = gateway.logs.slice(logOffset).split('\n').find((l) => l.includes('config reload rejected'));
-      expect(errorLine, gateway.logs.slice(logOffset)).to.be.a('string');
+      const rejectedBefore = reloads(await metricsText(suite.gateway), 'rejected');
+      const logOffset = suite.gateway.logs.length;
+      suite.gateway.writeGatewayConfig(candidate());
+      expect(await eventually(async () => reloads(await metricsText(suite.gateway), 'rejected') > rejectedBefore, 10_000), suite.gateway.logs.slice(logOffset)).to.equal(true);
+      const errorLine = suite.gateway.logs.slice(logOffset).split('\n').find((l) => l.includes('config reload rejected'));
+      expect(errorLine, suite.gateway.logs.slice(logOffset)).to.be.a('string');
       expect(JSON.parse(errorLine as string)).to.include({ level: 50 });
       expect(errorLine).to.include(reason === 'config reload rejected' ? '' : reason);
-      expect(sample(await metricsText(gateway), 'config_last_reload_success')).to.equal(0);
+      expect(sample(await metricsText(suite.gateway), 'config_last_reload_success')).to.equal(0);
       // The old config serves: the bucket is still empty (429), not a 404, 500 or a refill.
-      expect((await postChat(gateway.url, AUTH)).status).to.equal(429);
-      expect((await postChat(gateway.url, { 'x-api-key': 'wrong' })).status).to.equal(401);
-      expect(gateway.hasExited).to.equal(false);
-      expect((await call(`${gateway.adminUrl}/readyz`)).status).to.equal(200);
+      expect((await postChat(suite.gateway.url, AUTH)).status).to.equal(429);
+      expect((await postChat(suite.gateway.url, { 'x-api-key': 'wrong' })).status).to.equal(401);
+      expect(suite.gateway.hasExited).to.equal(false);
+      expect((await call(`${suite.gateway.adminUrl}/readyz`)).status).to.equal(200);
     });
   }
 
   it('applies a valid config again after the rejected ones', async function () {
-    const appliedBefore = reloads(await metricsText(gateway), 'applied');
-    gateway.writeGatewayConfig(config(3));
-    expect(await eventually(async () => reloads(await metricsText(gateway), 'applied') > appliedBefore, 10_000), gateway.logs).to.equal(true);
-    expect(sample(await metricsText(gateway), 'config_last_reload_success')).to.equal(1);
-    expect(gateway.logs).not.to.include('unhandled promise rejection');
+    const appliedBefore = reloads(await metricsText(suite.gateway), 'applied');
+    suite.gateway.writeGatewayConfig(config(3));
+    expect(await eventually(async () => reloads(await metricsText(suite.gateway), 'applied') > appliedBefore, 10_000), suite.gateway.logs).to.equal(true);
+    expect(sample(await metricsText(suite.gateway), 'config_last_reload_success')).to.equal(1);
+    expect(suite.gateway.logs).not.to.include('unhandled promise rejection');
   });
 });

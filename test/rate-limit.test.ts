@@ -10,6 +10,7 @@ import { expectDetail } from './helpers/detail';
 import { type Gateway, proxyStep, startGateway, step } from './helpers/gateway';
 import { postChat, sleep } from './helpers/http';
 import { startUpstream, type Upstream } from './helpers/upstream';
+import { gatewayInFront } from './helpers/gateway-fixture';
 
 const KEY_A = 'rate-limit-test-key-a-0123456789';
 const KEY_B = 'rate-limit-test-key-b-0123456789';
@@ -28,41 +29,29 @@ function postFrom(gateway: Gateway, localAddress: string, headers: Record<string
 }
 
 describe('token-bucket-rate-limit (memory store)', function () {
-  let upstream: Upstream;
-  let gateway: Gateway;
-
-  before(async function () {
-    upstream = await startUpstream();
-    gateway = await startGateway({
-      providerUrl: upstream.url,
-      steps: [
-        step('detail-error-formatter'),
-        step('key-auth', { keys: [{ id: 'a', key: KEY_A }, { id: 'b', key: KEY_B }, { id: 'plan', key: KEY_PLAN, rateLimit: { capacity: 1, refillRate: 0.001 } }] }),
-        step('token-bucket-rate-limit', { capacity: 3, refillRate: 0.5 }),
-        proxyStep(),
-      ],
-    });
-  });
-
-  after(async function () {
-    await gateway?.stop();
-    await upstream?.stop();
-  });
+  const suite = gatewayInFront(startUpstream, () => ({
+    steps: [
+      step('detail-error-formatter'),
+      step('key-auth', { keys: [{ id: 'a', key: KEY_A }, { id: 'b', key: KEY_B }, { id: 'plan', key: KEY_PLAN, rateLimit: { capacity: 1, refillRate: 0.001 } }] }),
+      step('token-bucket-rate-limit', { capacity: 3, refillRate: 0.5 }),
+      proxyStep(),
+    ],
+  }));
 
   it('admits a full bucket, then returns 429 with a detail body once the bucket is empty', async function () {
     const statuses: number[] = [];
-    for (let i = 0; i < 3; i += 1) statuses.push((await postChat(gateway.url, { 'x-api-key': KEY_A })).status);
+    for (let i = 0; i < 3; i += 1) statuses.push((await postChat(suite.gateway.url, { 'x-api-key': KEY_A })).status);
     expect(statuses).to.deep.equal([200, 200, 200]);
-    const refused = await postChat(gateway.url, { 'x-api-key': KEY_A });
+    const refused = await postChat(suite.gateway.url, { 'x-api-key': KEY_A });
     expectDetail(refused, 429, MESSAGES.tooManyRequests);
-    expect(upstream.seen).to.have.length(3);
+    expect(suite.provider.seen).to.have.length(3);
   });
 
   it('sends the RateLimit fields on every response, naming no key', async function () {
-    const reply = await postChat(gateway.url, { 'x-api-key': KEY_B });
+    const reply = await postChat(suite.gateway.url, { 'x-api-key': KEY_B });
     expect(reply.headers.get('ratelimit-policy')).to.equal('"default";q=3;w=6');
     expect(reply.headers.get('ratelimit')).to.match(/^"default";r=2;t=\d+$/);
-    const refused = await postChat(gateway.url, { 'x-api-key': KEY_A });
+    const refused = await postChat(suite.gateway.url, { 'x-api-key': KEY_A });
     expect(refused.headers.get('ratelimit')).to.match(/^"default";r=0;t=\d+$/);
     for (const value of [reply.headers.get('ratelimit'), refused.headers.get('ratelimit-policy')]) {
       expect(value).not.to.include(KEY_A.slice(0, 8));
@@ -70,31 +59,31 @@ describe('token-bucket-rate-limit (memory store)', function () {
   });
 
   it('keeps distinct keys in distinct buckets', async function () {
-    expect((await postChat(gateway.url, { 'x-api-key': KEY_A })).status).to.equal(429);
-    expect((await postChat(gateway.url, { 'x-api-key': KEY_B })).status).to.equal(200);
+    expect((await postChat(suite.gateway.url, { 'x-api-key': KEY_A })).status).to.equal(429);
+    expect((await postChat(suite.gateway.url, { 'x-api-key': KEY_B })).status).to.equal(200);
   });
 
   it("lets a key's plan override capacity and refill rate", async function () {
-    const first = await postChat(gateway.url, { 'x-api-key': KEY_PLAN });
+    const first = await postChat(suite.gateway.url, { 'x-api-key': KEY_PLAN });
     expect(first.status).to.equal(200);
     expect(first.headers.get('ratelimit-policy')).to.equal('"default";q=1;w=1000');
-    expect((await postChat(gateway.url, { 'x-api-key': KEY_PLAN })).status).to.equal(429);
+    expect((await postChat(suite.gateway.url, { 'x-api-key': KEY_PLAN })).status).to.equal(429);
   });
 
   it('gives an honest Retry-After: waiting it out succeeds', async function () {
-    const refused = await postChat(gateway.url, { 'x-api-key': KEY_A });
+    const refused = await postChat(suite.gateway.url, { 'x-api-key': KEY_A });
     expect(refused.status).to.equal(429);
     const retryAfter = Number(refused.headers.get('retry-after'));
     expect(retryAfter).to.be.a('number').and.be.at.least(1).and.at.most(2);
     await sleep(retryAfter * 1000);
-    expect((await postChat(gateway.url, { 'x-api-key': KEY_A })).status).to.equal(200);
+    expect((await postChat(suite.gateway.url, { 'x-api-key': KEY_A })).status).to.equal(200);
   });
 
   it('takes nothing from the bucket for a refused request (no debt)', async function () {
     // Bucket A is empty again; hammering it while refused must not push the next token further away.
-    for (let i = 0; i < 10; i += 1) expect((await postChat(gateway.url, { 'x-api-key': KEY_A })).status).to.equal(429);
+    for (let i = 0; i < 10; i += 1) expect((await postChat(suite.gateway.url, { 'x-api-key': KEY_A })).status).to.equal(429);
     await sleep(2100);
-    expect((await postChat(gateway.url, { 'x-api-key': KEY_A })).status).to.equal(200);
+    expect((await postChat(suite.gateway.url, { 'x-api-key': KEY_A })).status).to.equal(200);
   });
 });
 

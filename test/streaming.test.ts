@@ -6,9 +6,10 @@
 import { expect } from 'chai';
 import { performance } from 'node:perf_hooks';
 import { MESSAGES } from '../plugin/messages';
-import { type Gateway, proxyStep, startGateway, step } from './helpers/gateway';
+import { proxyStep, step } from './helpers/gateway';
 import { eventually, postChat } from './helpers/http';
-import { openStream, type ProviderStub, startProviderStub, streamEvents } from './fixtures/provider-stub';
+import { openStream, startProviderStub, streamEvents } from './fixtures/provider-stub';
+import { gatewayInFront } from './helpers/gateway-fixture';
 
 const STREAM_BODY = JSON.stringify({ model: 'stub', stream: true, messages: [{ role: 'user', content: 'hello' }] });
 const IDLE_MS = 500;
@@ -16,30 +17,18 @@ const FIRST_BYTE_MS = 1000;
 const DETAIL_EVENT = JSON.stringify({ detail: MESSAGES.internalError });
 
 describe('proxy: server-sent events', function () {
-  let stub: ProviderStub;
-  let gateway: Gateway;
+  const suite = gatewayInFront(startProviderStub, () => ({
+    steps: [step('detail-error-formatter'), proxyStep({ idleTimeoutMs: IDLE_MS, firstByteTimeoutMs: FIRST_BYTE_MS })],
+  }));
 
-  before(async function () {
-    stub = await startProviderStub();
-    gateway = await startGateway({
-      providerUrl: stub.url,
-      steps: [step('detail-error-formatter'), proxyStep({ idleTimeoutMs: IDLE_MS, firstByteTimeoutMs: FIRST_BYTE_MS })],
-    });
-  });
-
-  after(async function () {
-    await gateway?.stop();
-    await stub?.stop();
-  });
-
-  afterEach(() => stub.reset());
+  afterEach(() => suite.provider.reset());
 
   it('passes each event to the client within 20 ms of the provider sending it, for longer than every timeout', async function () {
     // 15 events 100 ms apart: 1.5 s, longer than the first-byte (1 s) and idle (0.5 s) timeouts,
     // so neither acts as a limit on the whole stream (there is no total timeout by default).
     let sentAt: number[] = [];
-    stub.handler = (exchange) => { void exchange.body.then(() => { sentAt = streamEvents(stub, exchange, 15, 100); }); };
-    const stream = await openStream(`${gateway.url}/v1/chat/completions`, STREAM_BODY);
+    suite.provider.handler = (exchange) => { void exchange.body.then(() => { sentAt = streamEvents(suite.provider, exchange, 15, 100); }); };
+    const stream = await openStream(`${suite.gateway.url}/v1/chat/completions`, STREAM_BODY);
     const done = await stream.done;
     expect(stream.status).to.equal(200);
     expect(done.how).to.equal('end');
@@ -52,8 +41,8 @@ describe('proxy: server-sent events', function () {
   });
 
   it('marks the stream unbuffered and uncached, without Content-Length or compression', async function () {
-    stub.handler = (exchange) => { void exchange.body.then(() => streamEvents(stub, exchange, 2, 20, { 'cache-control': 'max-age=60' })); };
-    const stream = await openStream(`${gateway.url}/v1/chat`, STREAM_BODY, { 'accept-encoding': 'gzip, deflate, br' });
+    suite.provider.handler = (exchange) => { void exchange.body.then(() => streamEvents(suite.provider, exchange, 2, 20, { 'cache-control': 'max-age=60' })); };
+    const stream = await openStream(`${suite.gateway.url}/v1/chat`, STREAM_BODY, { 'accept-encoding': 'gzip, deflate, br' });
     await stream.done;
     expect(stream.status).to.equal(200);
     expect(stream.headers['content-type']).to.match(/^text\/event-stream/);
@@ -63,12 +52,12 @@ describe('proxy: server-sent events', function () {
     expect(stream.headers['content-encoding']).to.equal(undefined);
     expect(stream.headers['transfer-encoding']).to.equal('chunked');
     // The client asked for compression; the provider was asked for none, so events stay readable.
-    expect(stub.exchanges[0]?.headers['accept-encoding']).to.equal('identity');
+    expect(suite.provider.exchanges[0]?.headers['accept-encoding']).to.equal('identity');
     expect(stream.events.map((e) => e.data)).to.deep.equal(['{"n":0}', '{"n":1}', '[DONE]']);
   });
 
   it('ends a stream whose provider dies after two events with a last detail event', async function () {
-    stub.handler = (exchange) => {
+    suite.provider.handler = (exchange) => {
       void exchange.body.then(() => {
         exchange.res.writeHead(200, { 'content-type': 'text/event-stream' });
         exchange.res.write('data: {"n":0}\n\n');
@@ -77,7 +66,7 @@ describe('proxy: server-sent events', function () {
       });
     };
     const started = performance.now();
-    const stream = await openStream(`${gateway.url}/v1/chat`, STREAM_BODY);
+    const stream = await openStream(`${suite.gateway.url}/v1/chat`, STREAM_BODY);
     const done = await stream.done;
     expect(done.how).to.equal('end');
     expect(done.at - started).to.be.below(2000);
@@ -85,7 +74,7 @@ describe('proxy: server-sent events', function () {
   });
 
   it('keeps the last detail event whole when the provider dies inside an event', async function () {
-    stub.handler = (exchange) => {
+    suite.provider.handler = (exchange) => {
       void exchange.body.then(() => {
         exchange.res.writeHead(200, { 'content-type': 'text/event-stream' });
         exchange.res.write('data: {"n":0}\n\n');
@@ -93,7 +82,7 @@ describe('proxy: server-sent events', function () {
         setTimeout(() => exchange.req.socket.destroy(), 80);
       });
     };
-    const stream = await openStream(`${gateway.url}/v1/chat`, STREAM_BODY);
+    const stream = await openStream(`${suite.gateway.url}/v1/chat`, STREAM_BODY);
     expect((await stream.done).how).to.equal('end');
     expect(stream.events[0]?.data).to.equal('{"n":0}');
     expect(stream.events.at(-1)?.data).to.equal(DETAIL_EVENT);
@@ -101,7 +90,7 @@ describe('proxy: server-sent events', function () {
 
   it('ends a stream that goes quiet for idleTimeoutMs with a last detail event, and hangs up on the provider', async function () {
     let firstSentAt = 0;
-    stub.handler = (exchange) => {
+    suite.provider.handler = (exchange) => {
       void exchange.body.then(() => {
         exchange.res.writeHead(200, { 'content-type': 'text/event-stream' });
         firstSentAt = performance.now();
@@ -109,23 +98,23 @@ describe('proxy: server-sent events', function () {
         // ... and nothing more.
       });
     };
-    const stream = await openStream(`${gateway.url}/v1/chat`, STREAM_BODY);
+    const stream = await openStream(`${suite.gateway.url}/v1/chat`, STREAM_BODY);
     const done = await stream.done;
     expect(done.how).to.equal('end');
     expect(stream.events.map((e) => e.data)).to.deep.equal(['{"n":0}', DETAIL_EVENT]);
     const quietFor = (stream.events[1]?.at ?? 0) - firstSentAt;
     expect(quietFor).to.be.within(IDLE_MS - 20, IDLE_MS + 1500);
-    expect(await eventually(() => stub.exchanges[0]?.abortedAt !== undefined, 1000)).to.equal(true);
+    expect(await eventually(() => suite.provider.exchanges[0]?.abortedAt !== undefined, 1000)).to.equal(true);
   });
 
   it('answers a streamed request the provider refuses with its status and a detail body', async function () {
-    stub.handler = (exchange) => {
+    suite.provider.handler = (exchange) => {
       void exchange.body.then(() => {
         exchange.res.writeHead(400, { 'content-type': 'application/json' });
         exchange.res.end(JSON.stringify({ error: { message: "'messages' is a required property" } }));
       });
     };
-    const reply = await postChat(gateway.url, { accept: 'text/event-stream' }, JSON.stringify({ stream: true }), '/v1/chat/completions');
+    const reply = await postChat(suite.gateway.url, { accept: 'text/event-stream' }, JSON.stringify({ stream: true }), '/v1/chat/completions');
     expect(reply.status).to.equal(400);
     expect(reply.headers.get('content-type')).to.match(/^application\/json/);
     expect(reply.json).to.deep.equal({ detail: "'messages' is a required property" });

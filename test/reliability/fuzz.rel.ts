@@ -9,10 +9,10 @@
 
 import { expect } from 'chai';
 import net from 'node:net';
-import { startGateway, type Gateway } from '../helpers/gateway';
-import { startUpstream, type Upstream } from '../helpers/upstream';
+import { startUpstream } from '../helpers/upstream';
 import { CHAT_BODY, sleep } from '../helpers/http';
 import { LOAD_KEY, detailOf, fullPipeline, loadKey, record, rssOf } from './support';
+import { gatewayInFront } from '../helpers/gateway-fixture';
 
 const TOTAL = Number(process.env['FUZZ_REQUESTS'] ?? 10_000);
 const SEED = Number(process.env['FUZZ_SEED'] ?? Date.now() % 1_000_000);
@@ -175,22 +175,11 @@ function parse(raw: Buffer): Parsed | undefined {
 
 describe('reliability: 10,000 fuzzed requests', function () {
   this.timeout(600_000);
-  let upstream: Upstream;
-  let gateway: Gateway;
-
-  before(async () => {
-    upstream = await startUpstream();
-    gateway = await startGateway({ providerUrl: upstream.url, steps: fullPipeline([loadKey()], { capacity: 10, refillRate: 1 }) });
-  });
-
-  after(async () => {
-    await gateway?.stop();
-    await upstream?.stop();
-  });
+  const suite = gatewayInFront(startUpstream, () => ({ steps: fullPipeline([loadKey()], { capacity: 10, refillRate: 1 }) }));
 
   it(`never crashes, answers every non-2xx with {"detail"} and returns to its memory baseline (seed ${SEED})`, async () => {
     const rand = prng(SEED);
-    const pid = gateway.child.pid as number;
+    const pid = suite.gateway.child.pid as number;
     const counts = { ok: 0, detail: 0, parserLevel: 0, headNoBody: 0, truncatedNoAnswer: 0, closedWhileSendingHuge: 0 };
     const parserLevelByStatus: Record<string, number> = {};
     const violations: string[] = [];
@@ -201,8 +190,8 @@ describe('reliability: 10,000 fuzzed requests', function () {
         const index = next;
         next += 1;
         if (index === 500) { await sleep(500); rssBaseline = rssOf(pid); }
-        const c = buildCase(rand, gateway.port);
-        const reply = await send(gateway.port, c.bytes, c.truncated);
+        const c = buildCase(rand, suite.gateway.port);
+        const reply = await send(suite.gateway.port, c.bytes, c.truncated);
         const parsed = parse(reply.raw);
         if (!parsed) {
           if (c.truncated && reply.raw.length === 0) { counts.truncatedNoAnswer += 1; continue; }
@@ -237,7 +226,7 @@ describe('reliability: 10,000 fuzzed requests', function () {
       seed: SEED, requests: TOTAL, elapsedMs, ...counts, parserLevelByStatus, violations: violations.length,
       rssBaselineMiB: Math.round(rssBaseline / 1048576), rssAfterMiB: Math.round(rssAfter / 1048576),
     });
-    expect(gateway.hasExited, `gateway exited:\n${gateway.logs.slice(-3000)}`).to.equal(false);
+    expect(suite.gateway.hasExited, `gateway exited:\n${suite.gateway.logs.slice(-3000)}`).to.equal(false);
     expect(violations.slice(0, 10), `${violations.length} answers that are not 2xx nor {"detail"}`).to.deep.equal([]);
     expect(rssAfter, 'gateway RSS after the fuzz run').to.be.at.most(rssBaseline + 64 * 1048576);
   });

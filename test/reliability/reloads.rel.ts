@@ -4,45 +4,35 @@
 // declares before the next edit is made.
 
 import { expect } from 'chai';
-import { buildGatewayConfig, startGateway, type Gateway } from '../helpers/gateway';
-import { startUpstream, type Upstream } from '../helpers/upstream';
+import { buildGatewayConfig } from '../helpers/gateway';
+import { startUpstream } from '../helpers/upstream';
 import { eventually, postChat, sleep } from '../helpers/http';
 import { LOAD_KEY, fullPipeline, hammer, loadKey, record, tally } from './support';
+import { gatewayInFront } from '../helpers/gateway-fixture';
 
 const RELOADS = 20;
 const reloadKey = (i: number): string => `reliability-reload-key-${String(i).padStart(3, '0')}-00000000000000`;
 
 describe('reliability: 20 config reloads under load', function () {
   this.timeout(240_000);
-  let upstream: Upstream;
-  let gateway: Gateway;
+  const suite = gatewayInFront(startUpstream, () => ({ steps: fullPipeline([loadKey(), { id: 'reload-0', key: reloadKey(0) }], { capacity: 100, refillRate: 10 }) }));
 
   const configFor = (i: number): Record<string, unknown> => buildGatewayConfig({
-    port: gateway.port, adminPort: gateway.adminPort, providerUrl: upstream.url,
+    port: suite.gateway.port, adminPort: suite.gateway.adminPort, providerUrl: suite.provider.url,
     steps: fullPipeline([loadKey(), { id: `reload-${i}`, key: reloadKey(i) }], { capacity: 100 + i, refillRate: 10 }),
-  });
-
-  before(async () => {
-    upstream = await startUpstream();
-    gateway = await startGateway({ providerUrl: upstream.url, steps: fullPipeline([loadKey(), { id: 'reload-0', key: reloadKey(0) }], { capacity: 100, refillRate: 10 }) });
-  });
-
-  after(async () => {
-    await gateway?.stop();
-    await upstream?.stop();
   });
 
   it('answers every request with 200 across 20 reloads', async () => {
     let stopLoad = (): void => undefined;
     const until = new Promise<void>((resolve) => { stopLoad = resolve; });
-    const loading = hammer({ url: `${gateway.url}/v1/chat`, headers: { 'X-API-Key': LOAD_KEY }, connections: 8, until, timeoutMs: 10_000 });
+    const loading = hammer({ url: `${suite.gateway.url}/v1/chat`, headers: { 'X-API-Key': LOAD_KEY }, connections: 8, until, timeoutMs: 10_000 });
     const reloadMs: number[] = [];
     let applied = 0;
     try {
       for (let i = 1; i <= RELOADS; i += 1) {
         const writtenAt = Date.now();
-        gateway.writeGatewayConfig(configFor(i));
-        const ok = await eventually(async () => (await postChat(gateway.url, { 'X-API-Key': reloadKey(i) })).status === 200, 15_000, 100);
+        suite.gateway.writeGatewayConfig(configFor(i));
+        const ok = await eventually(async () => (await postChat(suite.gateway.url, { 'X-API-Key': reloadKey(i) })).status === 200, 15_000, 100);
         if (!ok) break;
         applied += 1;
         reloadMs.push(Date.now() - writtenAt);
@@ -58,7 +48,7 @@ describe('reliability: 20 config reloads under load', function () {
       reloads: applied, requests: answers.length, statuses: tally(answers),
       reloadAppliedMs: { min: Math.min(...reloadMs), max: Math.max(...reloadMs) },
     });
-    expect(gateway.hasExited, `gateway exited:\n${gateway.logs.slice(-3000)}`).to.equal(false);
+    expect(suite.gateway.hasExited, `gateway exited:\n${suite.gateway.logs.slice(-3000)}`).to.equal(false);
     expect(applied, 'reloads applied').to.equal(RELOADS);
     expect(answers.length).to.be.greaterThan(100);
     expect(failed.slice(0, 5).map((a) => `${a.status} ${a.body.slice(0, 160)}`), 'failed requests').to.deep.equal([]);
