@@ -40,6 +40,9 @@ export function createTopologyClient(topology: ConnectedTopology, bounded: Redis
         // Sentinels publish +switch-master: reconnect to the promoted replica as soon as it is
         // announced rather than at the next retry.
         failoverDetector: true,
+        // A demoted primary that comes back as a replica answers writes with READONLY: leave it
+        // for the primary the sentinels name now (1: reconnect, without resending the command).
+        reconnectOnError: (error: Error) => (error.message.startsWith('READONLY') ? 1 : false),
         ...topology.options,
         ...bounded,
         sentinels: topology.sentinels.map(({ host, port }) => ({ host, port })),
