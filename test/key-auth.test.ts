@@ -129,7 +129,8 @@ describe('key-auth', function () {
   it('never writes a key, its hash or a prefix of either to the logs or /metrics', async function () {
     for (const key of Object.values(KEYS)) await postChat(suite.gateway.url, { 'X-API-Key': key });
     await postChat(suite.gateway.url, { 'X-API-Key': KEYS.scoped }, CHAT_BODY, '/v1/chat/completions');
-    await new Promise((r) => setTimeout(r, 300)); // the logger writes asynchronously
+    // The logger writes asynchronously: wait for the refusals to be logged before reading the logs.
+    await eventually(() => suite.gateway.logs.includes('key-auth: request refused'), 5000);
     const metrics = (await readMetrics(suite.gateway)) ?? '';
     expect(suite.gateway.logs).to.include('key-auth: request refused');
     for (const key of Object.values(KEYS)) {

@@ -143,7 +143,10 @@ describe('operations: metrics, health, request logs, guarded reload', function (
       const logOffset = suite.gateway.logs.length;
       suite.gateway.writeGatewayConfig(candidate());
       expect(await eventually(async () => reloads(await metricsText(suite.gateway), 'rejected') > rejectedBefore, 10_000), suite.gateway.logs.slice(logOffset)).to.equal(true);
-      const errorLine = suite.gateway.logs.slice(logOffset).split('\n').find((l) => l.includes('config reload rejected'));
+      // The log is asynchronous (pino): its line may reach us a little after the counter moved.
+      const rejectionLine = (): string | undefined => suite.gateway.logs.slice(logOffset).split('\n').find((l) => l.includes('config reload rejected'));
+      await eventually(async () => rejectionLine() !== undefined, 3_000);
+      const errorLine = rejectionLine();
       expect(errorLine, suite.gateway.logs.slice(logOffset)).to.be.a('string');
       expect(JSON.parse(errorLine as string)).to.include({ level: 50 });
       expect(errorLine).to.include(reason === 'config reload rejected' ? '' : reason);
