@@ -37,6 +37,12 @@ function refuseThenAnswer(times: number, retryAfterSeconds: number): (exchange: 
   };
 }
 
+/** The completion text the Python example printed last (its answer, as JSON). */
+function pythonAnswer(stdout: string): string | undefined {
+  const answer = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as { choices: Array<{ message: { content: string } }> };
+  return answer.choices[0]?.message.content;
+}
+
 function runPython(args: string[]): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
   const started = performance.now();
   return new Promise((resolve) => {
@@ -107,8 +113,7 @@ describe('clients', function () {
       const run = await runPython([suite.gateway.url, CLIENT_KEY]);
       expect(run.code, run.stdout + run.stderr).to.equal(0);
       expect(run.stdout).to.include('Rate limited. Waiting 1s...');
-      const answer = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '') as { choices: Array<{ message: { content: string } }> };
-      expect(answer.choices[0]?.message.content).to.equal('You said: Hello');
+      expect(pythonAnswer(run.stdout)).to.equal('You said: Hello');
       expect(suite.provider.exchanges).to.have.length(2);
       expect(suite.provider.exchanges[1]?.url).to.equal('/v1/chat');
       expect(run.ms).to.be.at.least(1000);
@@ -157,8 +162,7 @@ describe('clients under the gateway\'s own rate limit (token-bucket-rate-limit, 
     const run = await runPython([suite.gateway.url, PYTHON_KEY]);
     expect(run.code, run.stdout + run.stderr).to.equal(0);
     expect(run.stdout).to.include('Rate limited. Waiting 1s...');
-    const answer = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '') as { choices: Array<{ message: { content: string } }> };
-    expect(answer.choices[0]?.message.content).to.equal('You said: Hello');
+    expect(pythonAnswer(run.stdout)).to.equal('You said: Hello');
     expect(suite.provider.exchanges).to.have.length(2);
   });
 });

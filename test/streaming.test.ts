@@ -8,13 +8,25 @@ import { performance } from 'node:perf_hooks';
 import { MESSAGES } from '../plugin/messages';
 import { proxyStep, step } from './helpers/gateway';
 import { eventually, postChat } from './helpers/http';
-import { openStream, startProviderStub, streamEvents } from './fixtures/provider-stub';
+import { openStream, startProviderStub, streamEvents, type StubExchange } from './fixtures/provider-stub';
 import { gatewayInFront } from './helpers/gateway-fixture';
 
 const STREAM_BODY = JSON.stringify({ model: 'stub', stream: true, messages: [{ role: 'user', content: 'hello' }] });
 const IDLE_MS = 500;
 const FIRST_BYTE_MS = 1000;
 const DETAIL_EVENT = JSON.stringify({ detail: MESSAGES.internalError });
+
+/** A provider that sends one event, then `second` after `secondAtMs`, then drops the connection at `dieAtMs`. */
+function diesMidStream(second: string, secondAtMs: number, dieAtMs: number): (exchange: StubExchange) => void {
+  return (exchange) => {
+    void exchange.body.then(() => {
+      exchange.res.writeHead(200, { 'content-type': 'text/event-stream' });
+      exchange.res.write('data: {"n":0}\n\n');
+      setTimeout(() => exchange.res.write(second), secondAtMs);
+      setTimeout(() => exchange.req.socket.destroy(), dieAtMs);
+    });
+  };
+}
 
 describe('proxy: server-sent events', function () {
   const suite = gatewayInFront(startProviderStub, () => ({
@@ -57,14 +69,7 @@ describe('proxy: server-sent events', function () {
   });
 
   it('ends a stream whose provider dies after two events with a last detail event', async function () {
-    suite.provider.handler = (exchange) => {
-      void exchange.body.then(() => {
-        exchange.res.writeHead(200, { 'content-type': 'text/event-stream' });
-        exchange.res.write('data: {"n":0}\n\n');
-        setTimeout(() => exchange.res.write('data: {"n":1}\n\n'), 50);
-        setTimeout(() => exchange.req.socket.destroy(), 100);
-      });
-    };
+    suite.provider.handler = diesMidStream('data: {"n":1}\n\n', 50, 100);
     const started = performance.now();
     const stream = await openStream(`${suite.gateway.url}/v1/chat`, STREAM_BODY);
     const done = await stream.done;
@@ -74,14 +79,7 @@ describe('proxy: server-sent events', function () {
   });
 
   it('keeps the last detail event whole when the provider dies inside an event', async function () {
-    suite.provider.handler = (exchange) => {
-      void exchange.body.then(() => {
-        exchange.res.writeHead(200, { 'content-type': 'text/event-stream' });
-        exchange.res.write('data: {"n":0}\n\n');
-        setTimeout(() => exchange.res.write('data: {"n":'), 30);
-        setTimeout(() => exchange.req.socket.destroy(), 80);
-      });
-    };
+    suite.provider.handler = diesMidStream('data: {"n":', 30, 80);
     const stream = await openStream(`${suite.gateway.url}/v1/chat`, STREAM_BODY);
     expect((await stream.done).how).to.equal('end');
     expect(stream.events[0]?.data).to.equal('{"n":0}');

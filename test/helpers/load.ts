@@ -2,7 +2,7 @@
 // Closed-loop load for limit tests: many concurrent connections spread over gateways and client
 // identities, every answer recorded with when it was sent and when it came back.
 
-import { CHAT_BODY } from './http';
+import { CHAT_BODY, sleep } from './http';
 
 export interface Shot {
   readonly identity: string;
@@ -11,6 +11,9 @@ export interface Shot {
   readonly doneAt: number;
   /** HTTP status; 0 when the request failed without an answer. */
   readonly status: number;
+  readonly contentType: string;
+  /** The answer's body, or the error message when there was no answer. */
+  readonly body: string;
 }
 
 export interface LoadOptions {
@@ -26,6 +29,8 @@ export interface LoadOptions {
   readonly body?: string;
   /** Longest wait per request; one that takes longer is recorded with status 0. */
   readonly requestTimeoutMs?: number;
+  /** Upper bound on requests over all connections, whatever `until` does. */
+  readonly maxRequests?: number;
 }
 
 /**
@@ -37,22 +42,25 @@ export async function runLoad(options: LoadOptions): Promise<Shot[]> {
   let stopped = false;
   const stopping = options.until.then(() => { stopped = true; }, () => { stopped = true; });
   const body = options.body ?? CHAT_BODY;
+  const maxRequests = options.maxRequests ?? Number.POSITIVE_INFINITY;
+  let sent = 0;
   const worker = async (index: number): Promise<void> => {
     const target = options.targets[index % options.targets.length] as string;
     const identity = options.identities[Math.floor(index / options.targets.length) % options.identities.length] as string;
     const url = `${target}${options.path ?? '/v1/chat'}`;
     const headers = { 'content-type': 'application/json', ...options.headersFor(identity) };
-    while (!stopped) {
+    while (!stopped && sent < maxRequests) {
+      sent += 1;
       const sentAt = Date.now();
-      let status = 0;
       try {
         const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(options.requestTimeoutMs ?? 10_000) });
-        await response.arrayBuffer();
-        status = response.status;
-      } catch {
-        status = 0;
+        const answer = await response.text();
+        shots.push({ identity, target, sentAt, doneAt: Date.now(), status: response.status, contentType: response.headers.get('content-type') ?? '', body: answer });
+      } catch (error) {
+        shots.push({ identity, target, sentAt, doneAt: Date.now(), status: 0, contentType: '', body: error instanceof Error ? error.message : String(error) });
+        // A refused connection fails at once: do not spin on it.
+        await sleep(10);
       }
-      shots.push({ identity, target, sentAt, doneAt: Date.now(), status });
     }
   };
   await Promise.all(Array.from({ length: options.connections }, (_, i) => worker(i)));

@@ -25,7 +25,7 @@ describe('reliability: 20 config reloads under load', function () {
   it('answers every request with 200 across 20 reloads', async () => {
     let stopLoad = (): void => undefined;
     const until = new Promise<void>((resolve) => { stopLoad = resolve; });
-    const loading = hammer({ url: `${suite.gateway.url}/v1/chat`, headers: { 'X-API-Key': LOAD_KEY }, connections: 8, until, timeoutMs: 10_000 });
+    const loading = hammer({ url: `${suite.gateway.url}/v1/chat`, headers: { 'X-API-Key': LOAD_KEY }, connections: 8, until });
     const reloadMs: number[] = [];
     let applied = 0;
     try {

@@ -4,21 +4,15 @@
 
 import { fdCountOf, rssOf } from '../../bench/lib/processes';
 import { proxyStep, step, type PipelineStep } from '../helpers/gateway';
-import { CHAT_BODY, sleep } from '../helpers/http';
+import { runLoad, type Shot } from '../helpers/load';
 
 export { fdCountOf, rssOf };
 
 export const INTERNAL_ERROR = 'Internal server error occurred while processing your request';
 export const LOAD_KEY = 'reliability-load-key-000000000000000000000000';
 
-export interface Answer {
-  readonly sentAt: number;
-  readonly doneAt: number;
-  /** 0: no answer (network error or client timeout). */
-  readonly status: number;
-  readonly contentType: string;
-  readonly body: string;
-}
+/** One answer of the load, with its body kept: the suite checks every error body. */
+export type Answer = Shot;
 
 export interface HammerOptions {
   readonly url: string;
@@ -26,35 +20,14 @@ export interface HammerOptions {
   readonly connections: number;
   readonly until: Promise<unknown>;
   readonly body?: string;
-  readonly timeoutMs?: number;
-  /** Upper bound on requests, whatever `until` does. */
-  readonly maxRequests?: number;
 }
 
-export async function hammer(options: HammerOptions): Promise<Answer[]> {
-  const answers: Answer[] = [];
-  let stopped = false;
-  void options.until.then(() => { stopped = true; }, () => { stopped = true; });
-  let sent = 0;
-  const worker = async (): Promise<void> => {
-    while (!stopped && sent < (options.maxRequests ?? 100_000)) {
-      sent += 1;
-      const sentAt = Date.now();
-      try {
-        const response = await fetch(options.url, {
-          method: 'POST', headers: { 'content-type': 'application/json', ...options.headers }, body: options.body ?? CHAT_BODY,
-          signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-        });
-        const body = await response.text();
-        answers.push({ sentAt, doneAt: Date.now(), status: response.status, contentType: response.headers.get('content-type') ?? '', body });
-      } catch (error) {
-        answers.push({ sentAt, doneAt: Date.now(), status: 0, contentType: '', body: error instanceof Error ? error.message : String(error) });
-        await sleep(10);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: options.connections }, () => worker()));
-  return answers;
+/** Closed-loop load on one gateway URL with one set of headers, capped at 100,000 requests. */
+export function hammer(options: HammerOptions): Promise<Answer[]> {
+  return runLoad({
+    targets: [options.url], path: '', identities: ['load'], headersFor: () => options.headers,
+    connections: options.connections, until: options.until, maxRequests: 100_000, ...(options.body === undefined ? {} : { body: options.body }),
+  });
 }
 
 /** The detail of a JSON error body, or undefined when the body is not `{"detail": string}`. */
