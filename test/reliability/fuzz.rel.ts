@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import net from 'node:net';
 import { startUpstream } from '../helpers/upstream';
 import { CHAT_BODY, sleep } from '../helpers/http';
-import { LOAD_KEY, detailOf, fullPipeline, loadKey, record, rssOf } from './support';
+import { LIVE_HEAP_ENV, LOAD_KEY, detailOf, fullPipeline, liveHeapOf, loadKey, record, rssOf, toMiB } from './support';
 import { gatewayInFront } from '../helpers/gateway-fixture';
 
 const TOTAL = Number(process.env['FUZZ_REQUESTS'] ?? 10_000);
@@ -175,7 +175,7 @@ function parse(raw: Buffer): Parsed | undefined {
 
 describe('reliability: 10,000 fuzzed requests', function () {
   this.timeout(600_000);
-  const suite = gatewayInFront(startUpstream, () => ({ steps: fullPipeline([loadKey()], { capacity: 10, refillRate: 1 }) }));
+  const suite = gatewayInFront(startUpstream, () => ({ env: LIVE_HEAP_ENV, steps: fullPipeline([loadKey()], { capacity: 10, refillRate: 1 }) }));
 
   it(`never crashes, answers every non-2xx with {"detail"} and returns to its memory baseline (seed ${SEED})`, async () => {
     const rand = prng(SEED);
@@ -184,12 +184,13 @@ describe('reliability: 10,000 fuzzed requests', function () {
     const parserLevelByStatus: Record<string, number> = {};
     const violations: string[] = [];
     let rssBaseline = 0;
+    let heapBaseline = 0;
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < TOTAL) {
         const index = next;
         next += 1;
-        if (index === 500) { await sleep(500); rssBaseline = rssOf(pid); }
+        if (index === 500) { await sleep(500); rssBaseline = rssOf(pid); heapBaseline = await liveHeapOf(suite.gateway); }
         const c = buildCase(rand, suite.gateway.port);
         const reply = await send(suite.gateway.port, c.bytes, c.truncated);
         const parsed = parse(reply.raw);
@@ -222,12 +223,15 @@ describe('reliability: 10,000 fuzzed requests', function () {
     // Let timers, sockets and the GC settle before comparing memory.
     await sleep(3000);
     const rssAfter = rssOf(pid);
+    const heapAfter = await liveHeapOf(suite.gateway);
     record('fuzz', {
       seed: SEED, requests: TOTAL, elapsedMs, ...counts, parserLevelByStatus, violations: violations.length,
-      rssBaselineMiB: Math.round(rssBaseline / 1048576), rssAfterMiB: Math.round(rssAfter / 1048576),
+      liveHeapBaselineMiB: toMiB(heapBaseline), liveHeapAfterMiB: toMiB(heapAfter), rssBaselineMiB: toMiB(rssBaseline), rssAfterMiB: toMiB(rssAfter),
     });
     expect(suite.gateway.hasExited, `gateway exited:\n${suite.gateway.logs.slice(-3000)}`).to.equal(false);
     expect(violations.slice(0, 10), `${violations.length} answers that are not 2xx nor {"detail"}`).to.deep.equal([]);
+    expect(toMiB(heapAfter - heapBaseline), 'live heap kept by 9,500 fuzzed requests (MiB)').to.be.at.most(2);
+    // RSS is no leak measure (V8 keeps pages it grew into), but it must not run away either.
     expect(rssAfter, 'gateway RSS after the fuzz run').to.be.at.most(rssBaseline + 64 * 1048576);
   });
 });

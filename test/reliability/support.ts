@@ -1,12 +1,32 @@
 // test/reliability/support.ts
 // Shared pieces of the reliability suite: a closed-loop load that keeps every answer (status, body,
-// timing), the gateway's fd count and RSS from /proc, and the pipeline under test.
+// timing), the gateway's fd count and RSS from /proc, its live heap, and the pipeline under test.
 
+import path from 'node:path';
 import { fdCountOf, rssOf } from '../../bench/lib/processes';
-import { proxyStep, step, type PipelineStep } from '../helpers/gateway';
+import { proxyStep, step, type Gateway, type PipelineStep } from '../helpers/gateway';
+import { sleep } from '../helpers/http';
 import { runLoad, type Shot } from '../helpers/load';
 
 export { fdCountOf, rssOf };
+
+/** Environment that preloads test/fixtures/live-heap into a gateway, for liveHeapOf. */
+export const LIVE_HEAP_ENV = { NODE_OPTIONS: `--require ${path.join(__dirname, '..', 'fixtures', 'live-heap.js')}` };
+
+/** A gateway's heap after a full collection (it must run with LIVE_HEAP_ENV). */
+export async function liveHeapOf(gateway: Gateway): Promise<number> {
+  const reported = (): string[] => gateway.logs.split('live-heap ');
+  const seen = reported().length;
+  process.kill(gateway.child.pid as number, 'SIGUSR2');
+  for (let waitedMs = 0; waitedMs < 10_000; waitedMs += 50) {
+    const reports = reported();
+    if (reports.length > seen) return Number.parseInt(reports[reports.length - 1] as string, 10);
+    await sleep(50);
+  }
+  throw new Error('the gateway did not report its live heap');
+}
+
+export const toMiB = (bytes: number): number => Math.round((bytes / 1048576) * 100) / 100;
 
 export const INTERNAL_ERROR = 'Internal server error occurred while processing your request';
 export const LOAD_KEY = 'reliability-load-key-000000000000000000000000';
