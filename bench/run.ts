@@ -1,8 +1,9 @@
 // bench/run.ts
-// `npm run bench`: throughput and latency of the provider direct, Express Gateway alone (core
-// proxy; core key-auth + rate-limit + proxy) and our full pipeline (Redis store; memory store), all
-// started here on loopback; open-loop p99 at half of EG's saturation; Redis round trips per
-// request; N concurrent SSE streams. Markdown on stdout, JSON in bench/results/<timestamp>.json.
+// `npm run bench`: throughput, latency and gateway CPU per request of the provider direct, two
+// floors (a bare Node http proxy; the same under Express), Express Gateway alone (core proxy; core
+// key-auth + rate-limit + proxy) and our full pipeline (Redis store; memory store), all started
+// here on loopback; open-loop p99 at half of EG's saturation; Redis round trips per request; N
+// concurrent SSE streams. Markdown on stdout, JSON in bench/results/<timestamp>.json.
 // Options: --duration S (10) --warmup S (3) --connections N (32) --threads N (2) --streams N
 // (2000) --quick (3 s runs, 200 streams: checks the harness, measures nothing) --profile.
 
@@ -12,7 +13,7 @@ import path from 'node:path';
 import { startRedis, type RedisServer } from '../test/helpers/redis';
 import { sleep } from '../test/helpers/http';
 import { startEgCore, startOurs, type RunningGateway } from './lib/gateways';
-import { fdCountOf, rssOf, spawnJsonChild } from './lib/processes';
+import { cpuMicrosOf, fdCountOf, rssOf, spawnJsonChild } from './lib/processes';
 import { runWrk, type WrkResult } from './lib/wrk';
 import { monitor, type CommandCalls } from './lib/redis-stats';
 import { summarizeProfile, type ProfileSummary } from './lib/profile-summary';
@@ -38,9 +39,11 @@ const SETTINGS = {
   pacedS: option('paced', QUICK ? 3 : 10),
 };
 
-type ScenarioName = 'direct' | 'eg-proxy' | 'eg-core' | 'ours-redis' | 'ours-memory';
+type ScenarioName = 'direct' | 'node-proxy' | 'express-proxy' | 'eg-proxy' | 'eg-core' | 'ours-redis' | 'ours-memory';
 const LABELS: Record<ScenarioName, string> = {
   direct: 'provider direct',
+  'node-proxy': 'floor: bare Node http proxy (keep-alive agent)',
+  'express-proxy': 'floor: the same proxy as an Express 4 route',
   'eg-proxy': 'EG core proxy only',
   'eg-core': 'EG core key-auth + rate-limit (Redis) + proxy',
   'ours-redis': 'ours, full pipeline, Redis store',
@@ -55,6 +58,8 @@ interface Streams {
 interface ScenarioResult {
   label: string;
   wrk?: WrkResult;
+  /** CPU the gateway process (the provider's, for `direct`) used per request of the measured run. */
+  cpuMicrosPerRequest?: number;
   paced?: Paced;
   redisCalls?: CommandCalls;
   redisCallsPerRequest?: number;
@@ -68,11 +73,12 @@ interface ScenarioResult {
 const results: Partial<Record<ScenarioName, ScenarioResult>> = {};
 let pacedRate = 0;
 
-async function saturate(url: string, headers: Record<string, string>): Promise<WrkResult> {
+async function saturate(url: string, headers: Record<string, string>, pid: number): Promise<{ wrk: WrkResult; cpuMicrosPerRequest: number }> {
   const base = { url, headers, body: BODY, threads: SETTINGS.threads, connections: SETTINGS.connections };
   await runWrk({ ...base, durationS: SETTINGS.warmupS });
+  const cpuBefore = cpuMicrosOf(pid);
   const { raw: _raw, ...result } = await runWrk({ ...base, durationS: SETTINGS.durationS });
-  return result;
+  return { wrk: result, cpuMicrosPerRequest: Math.round((cpuMicrosOf(pid) - cpuBefore) / Math.max(1, result.requests)) };
 }
 
 async function paced(url: string, headers: Record<string, string>, rate: number): Promise<Paced> {
@@ -115,8 +121,9 @@ async function measure(name: ScenarioName, start: () => Promise<RunningGateway>,
   try {
     gateway = await start();
     process.stderr.write(`bench: ${name} …\n`);
-    result.wrk = await saturate(gateway.url, gateway.headers);
-    if (name === 'eg-proxy') pacedRate = Math.max(50, Math.round(result.wrk.rps / 2));
+    const saturated = await saturate(gateway.url, gateway.headers, gateway.pid);
+    Object.assign(result, saturated);
+    if (name === 'eg-proxy') pacedRate = Math.max(50, Math.round(saturated.wrk.rps / 2));
     if (extra.paced !== false && pacedRate > 0) result.paced = await paced(gateway.url, gateway.headers, pacedRate);
     if (extra.streams) result.streams = await streams(gateway.url, gateway.headers, name === 'direct' ? undefined : gateway.pid);
     if (name !== 'direct') result.rssAfterBytes = rssOf(gateway.pid);
@@ -154,6 +161,18 @@ async function redisCallsPerRequest(gateway: RunningGateway, redis: RedisServer)
 const overSaturation = (entry: ScenarioResult): boolean =>
   (entry.wrk !== undefined && entry.wrk.rps <= pacedRate * 1.05) || (entry.paced !== undefined && entry.paced.achievedRps < pacedRate * 0.95);
 
+/** The floors: what Node's http module, and Express on top of it, cost before any gateway work. */
+async function startFloorProxy(mode: 'node' | 'express', providerUrl: string): Promise<RunningGateway> {
+  const child = spawnJsonChild(path.join(__dirname, 'lib', 'floor-proxy-process.js'), [mode, providerUrl]);
+  try {
+    const { port } = await child.next<{ port: number }>('port');
+    return { url: `http://127.0.0.1:${port}/v1/chat`, pid: child.child.pid as number, headers: { 'Content-Type': 'application/json' }, stop: () => child.stop() };
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+}
+
 const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a && b ? Math.round((a / b) * 100) / 100 : undefined);
 const fmt = (n: number | undefined, digits = 1): string => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
 
@@ -167,6 +186,8 @@ async function main(): Promise<void> {
     const direct = async (): Promise<RunningGateway> => ({ url: `${providerUrl}/v1/chat`, pid: provider.child.pid as number, headers: { 'Content-Type': 'application/json' }, stop: async () => undefined });
 
     await measure('direct', direct, { streams: true, paced: false });
+    await measure('node-proxy', () => startFloorProxy('node', providerUrl), { paced: false });
+    await measure('express-proxy', () => startFloorProxy('express', providerUrl), { paced: false });
     await measure('eg-proxy', () => startEgCore(providerUrl, undefined), { streams: true });
     await measure('eg-core', () => startEgCore(providerUrl, redis.port), { paced: false });
 
@@ -228,6 +249,9 @@ async function main(): Promise<void> {
       oursMemory: r('ours-memory')?.paced && egProxyPacedP99 !== undefined ? Math.round((r('ours-memory')!.paced!.p99Ms - egProxyPacedP99) * 100) / 100 : undefined,
     },
     redisCallsPerRequest: r('ours-redis')?.redisCallsPerRequest,
+    // How far any gateway built on Node, or on Express, could get past EG core: the 3× target's ceiling.
+    nodeFloorVsEgCore: ratio(r('node-proxy')?.wrk?.rps, egCoreRps),
+    expressFloorVsEgCore: ratio(r('express-proxy')?.wrk?.rps, egCoreRps),
   };
   const targets = {
     throughputVsEgProxy: { target: '>= 0.85', value: summary.oursRedisVsEgProxy, met: (summary.oursRedisVsEgProxy ?? 0) >= 0.85 },
@@ -247,14 +271,14 @@ async function main(): Promise<void> {
 
   const lines: string[] = [];
   lines.push(`Bench ${startedAt.toISOString()}${QUICK ? ' (QUICK: harness check, not a measurement)' : ''}: wrk -t${SETTINGS.threads} -c${SETTINGS.connections} -d${SETTINGS.durationS}s after ${SETTINGS.warmupS}s warm-up; load average ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}`, '');
-  lines.push(`| scenario | req/s | p50 ms | p99 ms | non-2xx | vs EG proxy | vs EG core | p99 ms at ${pacedRate} req/s | Redis round trips/req |`);
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push(`| scenario | req/s | p50 ms | p99 ms | non-2xx | CPU µs/req | vs EG proxy | vs EG core | p99 ms at ${pacedRate} req/s | Redis round trips/req |`);
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const name of Object.keys(LABELS) as ScenarioName[]) {
     const entry = r(name);
     if (!entry) continue;
-    if (entry.error) { lines.push(`| ${entry.label} | failed: ${entry.error.split('\n')[0]} | | | | | | | |`); continue; }
+    if (entry.error) { lines.push(`| ${entry.label} | failed: ${entry.error.split('\n')[0]} | | | | | | | | |`); continue; }
     const w = entry.wrk;
-    lines.push(`| ${entry.label} | ${fmt(w?.rps, 0)} | ${fmt(w?.p50Ms, 2)} | ${fmt(w?.p99Ms, 2)} | ${w ? w.non2xx + w.socketErrors : '–'} | ${fmt(ratio(w?.rps, egProxyRps), 2)} | ${fmt(ratio(w?.rps, egCoreRps), 2)} | ${fmt(entry.paced?.p99Ms, 2)}${entry.paced && overSaturation(entry) ? ' (over its saturation: queueing, not added latency)' : ''} | ${fmt(entry.redisCallsPerRequest, 2)} |`);
+    lines.push(`| ${entry.label} | ${fmt(w?.rps, 0)} | ${fmt(w?.p50Ms, 2)} | ${fmt(w?.p99Ms, 2)} | ${w ? w.non2xx + w.socketErrors : '–'} | ${fmt(entry.cpuMicrosPerRequest, 0)} | ${fmt(ratio(w?.rps, egProxyRps), 2)} | ${fmt(ratio(w?.rps, egCoreRps), 2)} | ${fmt(entry.paced?.p99Ms, 2)}${entry.paced && overSaturation(entry) ? ' (over its saturation: queueing, not added latency)' : ''} | ${fmt(entry.redisCallsPerRequest, 2)} |`);
   }
   lines.push('', `| streams (${SETTINGS.streams}, one event / 100 ms) | opened | completed with last event | per-event delay p50 / p99 ms | RSS per stream |`, '|---|---:|---:|---:|---:|');
   for (const name of Object.keys(LABELS) as ScenarioName[]) {
@@ -264,6 +288,7 @@ async function main(): Promise<void> {
   }
   lines.push('', '| target | value | met |', '|---|---:|:---:|');
   for (const [name, t] of Object.entries(targets)) lines.push(`| ${name} ${t.target} | ${t.value ?? '–'} | ${t.met ? 'yes' : 'NO'} |`);
+  lines.push('', `Ceiling of the EG-core ratio: the bare Node proxy is ${fmt(summary.nodeFloorVsEgCore, 2)}× EG core, the same proxy under Express ${fmt(summary.expressFloorVsEgCore, 2)}×.`);
   if (profile) {
     lines.push('', `Profile of ours-redis under saturation (${Math.round(profile.totalMs)} ms), top self time:`, '', '| function | where | self ms | % | mostly under |', '|---|---|---:|---:|---|');
     for (const f of profile.topFunctions) lines.push(`| ${f.fn} | ${f.where} | ${f.selfMs} | ${f.pct} | ${f.caller} |`);
