@@ -12,15 +12,23 @@ function levelFromEnv(): string {
   return EG_TO_PINO_LEVEL[requested] ?? requested;
 }
 
+const destination = pino.destination({ dest: 1, sync: false });
+const common = { name: 'llm-gateway', level: levelFromEnv(), base: { pid: process.pid } };
+
 export const logger = pino(
   {
-    name: 'llm-gateway',
-    level: levelFromEnv(),
-    base: { pid: process.pid },
+    ...common,
     // Defence in depth: nothing should log these, and if something does they are blanked.
     redact: { paths: ['*.headers["x-api-key"]', '*.headers.authorization', '*.headers.cookie', 'key', 'apiKey'], censor: '[redacted]' },
   },
-  pino.destination({ dest: 1, sync: false }),
+  destination,
 );
+
+/**
+ * The per-request access line, on the same stream. Redaction costs 5 µs a line (2% of a proxied
+ * request on the bench), and this line's fields are set one by one from values that hold no
+ * secret, so it has nothing to redact. Flushing `logger` flushes this stream too.
+ */
+export const accessLogger = pino(common, destination);
 
 export type Logger = typeof logger;

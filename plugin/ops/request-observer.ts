@@ -6,7 +6,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { GatewayRequest } from '../eg-types';
 import { identityOf } from '../identity';
-import { logger } from '../logger';
+import { accessLogger } from '../logger';
 import { httpRequestSeconds, httpRequests } from '../metrics';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -34,7 +34,7 @@ function onRequest(req: IncomingMessage, res: ServerResponse): void {
     httpRequestSeconds.observe({ pipeline }, seconds);
     const locals = (res as ServerResponse & { locals?: Record<string, unknown> }).locals;
     const upstreamStatus = typeof locals?.['upstreamStatus'] === 'number' ? locals['upstreamStatus'] : undefined;
-    logger.info({
+    accessLogger.info({
       requestId: gwReq.egContext?.requestID,
       pipeline,
       method,
