@@ -57,7 +57,10 @@ export function createTopologyClient(topology: ConnectedTopology, bounded: Redis
         enableOfflineQueue: false,
         // Buckets are written by every decision: reads from replicas would only be stale.
         scaleReads: 'master',
-        redisOptions: { ...(redisOptions ?? {}), ...bounded },
+        // Auto-pipelined commands whose slot is migrating came back as "Too many Cluster
+        // redirections" (ASK not followed): every decision on that bucket failed during a slot
+        // move (test/redis-cluster.test.ts). Cluster nodes send each command on its own.
+        redisOptions: { ...(redisOptions ?? {}), ...bounded, enableAutoPipelining: false },
       };
       return new Cluster(topology.nodes.map(({ host, port }) => ({ host, port })), options);
     }

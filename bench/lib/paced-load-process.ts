@@ -3,7 +3,7 @@
 // sent then whether or not earlier ones have answered; its latency counts from when it was DUE,
 // so a stalled gateway cannot hide its queue (no coordinated omission). Runs in its own process.
 // Input: env PACED_SPEC = JSON {url, rate, durationMs, headers, body, maxSockets}.
-// Output: one line {"paced": {sent, ok, non2xx, errors, p50Ms, p99Ms, p999Ms, maxMs, achievedRps}}.
+// Output: one line {"paced": {sent, ok, non2xx, errors, errorsByCode, p50Ms, p99Ms, p999Ms, maxMs, achievedRps}}.
 
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -19,6 +19,7 @@ const latencies: number[] = [];
 let ok = 0;
 let non2xx = 0;
 let errors = 0;
+const errorsByCode: Record<string, number> = {};
 let sent = 0;
 let done = 0;
 
@@ -33,7 +34,14 @@ function fire(dueAt: number): void {
     });
   });
   req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
-  req.on('error', () => { errors += 1; latencies.push(performance.now() - dueAt); finish(); });
+  req.on('error', (error: NodeJS.ErrnoException) => {
+    errors += 1;
+    // Tells a gateway that dropped a request from a keep-alive socket closed under the client.
+    const code = error.code ?? error.message;
+    errorsByCode[code] = (errorsByCode[code] ?? 0) + 1;
+    latencies.push(performance.now() - dueAt);
+    finish();
+  });
   req.end(body);
 }
 
@@ -58,7 +66,7 @@ function finish(): void {
   const elapsed = performance.now() - start;
   const sorted = latencies.sort((a, b) => a - b);
   process.stdout.write(`${JSON.stringify({ paced: {
-    sent, ok, non2xx, errors, achievedRps: (ok / elapsed) * 1000,
+    sent, ok, non2xx, errors, errorsByCode, achievedRps: (ok / elapsed) * 1000,
     p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), p999Ms: percentile(sorted, 99.9), maxMs: sorted[sorted.length - 1] ?? Number.NaN,
   } })}\n`);
   agent.destroy();
