@@ -90,12 +90,13 @@ describe('reliability: provider refusing, hanging and resetting mid-stream under
     const rssAfter = rssOf(pid());
     const faulty = rounds.flatMap((r) => r.faulty);
     const refused = rounds.flatMap((r) => r.refused);
-    const all = [...faulty, ...refused, ...rounds.flatMap((r) => r.healthy)];
+    const healthy = rounds.flatMap((r) => r.healthy);
+    const all = [...faulty, ...refused, ...healthy];
     const unanswered = all.filter((a) => !answered(a));
     const heapFirst = heapAfterRound[0] as number;
     const heapLast = heapAfterRound[heapAfterRound.length - 1] as number;
     record('provider-faults', {
-      requests: all.length, faulty: tally(faulty), refused: tally(refused), healthyAfter: tally(rounds.flatMap((r) => r.healthy)), fdBefore, fdAfter,
+      requests: all.length, faulty: tally(faulty), refused: tally(refused), healthyAfter: tally(healthy), fdBefore, fdAfter,
       liveHeapMiB: [heapBefore, ...heapAfterRound].map(toMiB), rssBeforeMiB: toMiB(rssBefore), rssAfterMiB: toMiB(rssAfter),
     });
     expect(gateway.hasExited, `gateway exited:\n${gateway.logs.slice(-3000)}`).to.equal(false);
