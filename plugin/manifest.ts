@@ -12,7 +12,9 @@ import { detailErrorFormatterPolicy } from './policies/detail-error-formatter';
 import { keyAuthPolicy } from './policies/key-auth';
 import { proxyPolicy } from './policies/proxy';
 import { tokenBucketRateLimitPolicy } from './policies/token-bucket-rate-limit';
-import { settingsSchema } from './settings';
+import { onGatewayServerCreated } from './eg/server-bootstrap';
+import { defaultMaxConnections, limitServer, setServerLimits } from './http/server-limits';
+import { settingsOf, settingsSchema } from './settings';
 import { pluginState } from './plugin-state';
 import { installOps } from './ops';
 
@@ -34,6 +36,18 @@ function installProcessHooks(context: PluginContext): void {
   }
   // After the catch-all: the request observer only prepends a listener, but keep this order.
   installOps(context);
+  onGatewayServerCreated(limitServer);
+}
+
+/** Connection cap and client timeouts from the settings; applied again at every reload. */
+function applySettings(raw: Readonly<Record<string, unknown>>): void {
+  const settings = settingsOf(raw);
+  setServerLimits({
+    maxConnections: settings.maxConnections ?? defaultMaxConnections(),
+    headersTimeoutMs: settings.headersTimeoutMs,
+    requestTimeoutMs: settings.requestTimeoutMs,
+    keepAliveTimeoutMs: settings.keepAliveTimeoutMs,
+  });
 }
 
 const plugin: PluginManifest = {
@@ -41,6 +55,7 @@ const plugin: PluginManifest = {
   policies: POLICIES.map((policy) => policy.name),
   schema: settingsSchema as unknown as PluginManifest['schema'],
   init(context: PluginContext): void {
+    applySettings(context.settings);
     installProcessHooks(context);
     pluginState.settings = context.settings;
     for (const policy of POLICIES) context.registerPolicy(policy);

@@ -103,6 +103,18 @@ export const configLoaded = new Gauge({
   registers: [registry],
 });
 
+export const connectionsRefused = new Counter({
+  name: 'http_connections_refused_total',
+  help: 'Connections the public listener refused because it was at its connection cap',
+  registers: [registry],
+});
+
+export const openConnections = new Gauge({
+  name: 'http_open_connections',
+  help: 'Connections open on the public listener',
+  registers: [registry],
+});
+
 export const eventBusListeners = new Gauge({
   name: 'gateway_event_bus_listeners',
   help: "Listeners on EG's event bus; flat across config reloads unless something leaks",

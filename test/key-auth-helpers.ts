@@ -3,7 +3,7 @@
 // hashes, a gateway config with two apiEndpoints (for scopes), and reading /metrics if it exists.
 
 import { createHash, randomBytes } from 'node:crypto';
-import type { Gateway, PipelineStep } from './helpers/gateway';
+import type { Gateway, GatewayPorts, PipelineStep } from './helpers/gateway';
 
 export const newKey = (): string => randomBytes(32).toString('base64url');
 export const sha256 = (key: string): string => createHash('sha256').update(key).digest('hex');
@@ -14,10 +14,9 @@ export const recordIdentityStep: PipelineStep = {
 };
 
 /** `chat` is /v1/chat, `completions` is /v1/chat/completions: two apiEndpoints, one pipeline. */
-export function twoEndpointConfig(ports: { port: number; adminPort: number }, providerUrl: string, steps: PipelineStep[]): Record<string, unknown> {
+export function twoEndpointConfig(ports: GatewayPorts, providerUrl: string, steps: PipelineStep[]): Record<string, unknown> {
   return {
     http: { port: ports.port, hostname: '127.0.0.1' },
-    admin: { port: ports.adminPort, host: '127.0.0.1' },
     apiEndpoints: {
       chat: { host: '*', paths: ['/v1/chat'], methods: ['POST'] },
       completions: { host: '*', paths: ['/v1/chat/completions'], methods: ['POST'] },
@@ -31,7 +30,7 @@ export function twoEndpointConfig(ports: { port: number; adminPort: number }, pr
 /** The admin server's /metrics text, or undefined while that endpoint does not exist. */
 export async function readMetrics(gateway: Gateway): Promise<string | undefined> {
   try {
-    const response = await fetch(`${gateway.adminUrl}/metrics`);
+    const response = await fetch(`${gateway.opsUrl}/metrics`);
     const text = await response.text();
     return response.status === 200 && text.includes('# HELP') ? text : undefined;
   } catch {

@@ -89,7 +89,7 @@ describe('key-auth reload of gateway.config.yml', function () {
   });
 
   const configWith = (entries: unknown[]): Record<string, unknown> => buildGatewayConfig({
-    port: suite.gateway.port, adminPort: suite.gateway.adminPort, providerUrl: suite.provider.url,
+    port: suite.gateway.port, providerUrl: suite.provider.url,
     steps: [step('detail-error-formatter'), step('key-auth', { keys: entries }), proxyStep()],
   });
 

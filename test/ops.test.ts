@@ -5,7 +5,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
-import { buildGatewayConfig, proxyStep, step, type Gateway, type PipelineStep } from './helpers/gateway';
+import { buildGatewayConfig, proxyStep, step, type Gateway, type GatewayPorts, type PipelineStep } from './helpers/gateway';
 import { call, eventually, postChat } from './helpers/http';
 import { startUpstream } from './helpers/upstream';
 import { gatewayInFront } from './helpers/gateway-fixture';
@@ -23,7 +23,7 @@ function steps(capacity: number): PipelineStep[] {
 }
 
 async function metricsText(gateway: Gateway): Promise<string> {
-  const reply = await call(`${gateway.adminUrl}/metrics`);
+  const reply = await call(`${gateway.opsUrl}/metrics`);
   expect(reply.status).to.equal(200);
   return reply.text;
 }
@@ -38,7 +38,7 @@ const reloads = (text: string, result: string): number => sample(text, `config_r
 
 describe('operations: metrics, health, request logs, guarded reload', function () {
   this.timeout(60_000);
-  let ports: { port: number; adminPort: number };
+  let ports: GatewayPorts;
   const config = (capacity: number, extra: Record<string, unknown> = {}): Record<string, unknown> =>
     ({ ...buildGatewayConfig({ ...ports, providerUrl: suite.provider.url, steps: steps(capacity) }), ...extra });
   const suite = gatewayInFront(startUpstream, () => ({
@@ -46,10 +46,10 @@ describe('operations: metrics, health, request logs, guarded reload', function (
   }));
 
   it('answers /healthz and /readyz with JSON on the admin port', async function () {
-    const health = await call(`${suite.gateway.adminUrl}/healthz`);
+    const health = await call(`${suite.gateway.opsUrl}/healthz`);
     expect(health.status).to.equal(200);
     expect(health.json).to.deep.equal({ status: 'ok' });
-    const ready = await call(`${suite.gateway.adminUrl}/readyz`);
+    const ready = await call(`${suite.gateway.opsUrl}/readyz`);
     expect(ready.status).to.equal(200);
     expect(ready.json).to.deep.include({ status: 'ready' });
     expect((ready.json as { checks: Record<string, string> }).checks['config']).to.equal('ok');
@@ -155,7 +155,7 @@ describe('operations: metrics, health, request logs, guarded reload', function (
       expect((await postChat(suite.gateway.url, AUTH)).status).to.equal(429);
       expect((await postChat(suite.gateway.url, { 'x-api-key': 'wrong' })).status).to.equal(401);
       expect(suite.gateway.hasExited).to.equal(false);
-      expect((await call(`${suite.gateway.adminUrl}/readyz`)).status).to.equal(200);
+      expect((await call(`${suite.gateway.opsUrl}/readyz`)).status).to.equal(200);
     });
   }
 

@@ -48,9 +48,9 @@ function rawPost(url: string, headers: Record<string, string> = {}): { req: http
 describe('proxy: the provider side', function () {
   const suite = gatewayInFront(startProviderStub, (stub) => ({
     env: { LLM_PROVIDER_API_KEY: PROVIDER_KEY },
-    gatewayConfig: ({ port, adminPort }) => {
+    gatewayConfig: ({ port }) => {
       const config = buildGatewayConfig({
-        port, adminPort, providerUrl: stub.url,
+        port, providerUrl: stub.url,
         steps: [step('detail-error-formatter'), proxyStep({ firstByteTimeoutMs: FIRST_BYTE_MS, idleTimeoutMs: IDLE_MS })],
       }) as { apiEndpoints: Record<string, unknown>; pipelines: Record<string, unknown> };
       // A second route whose proxy step sets every credential option and a total timeout.

@@ -6,7 +6,7 @@
 // system.config.yml together (two real reloads per round, each through EG's own watcher path).
 
 import { expect } from 'chai';
-import { buildGatewayConfig, buildSystemConfig, proxyStep, startGateway, step, type Gateway } from './helpers/gateway';
+import { buildGatewayConfig, buildSystemConfig, proxyStep, startGateway, step, type Gateway, type GatewayPorts } from './helpers/gateway';
 import { call, eventually, postChat, sleep } from './helpers/http';
 import { startRedis, type RedisServer } from './helpers/redis';
 import { startUpstream, type Upstream } from './helpers/upstream';
@@ -24,7 +24,7 @@ describe('hot reload on a live gateway (Redis store)', function () {
   let upstream: Upstream;
   let redis: RedisServer;
   let gateway: Gateway;
-  let ports: { port: number; adminPort: number };
+  let ports: GatewayPorts;
   const gatewayConfig = (round: number): Record<string, unknown> => buildGatewayConfig({
     ...ports,
     providerUrl: upstream.url,
@@ -35,7 +35,7 @@ describe('hot reload on a live gateway (Redis store)', function () {
       proxyStep(),
     ],
   });
-  const metrics = async (): Promise<string> => (await call(`${gateway.adminUrl}/metrics`)).text;
+  const metrics = async (): Promise<string> => (await call(`${gateway.opsUrl}/metrics`)).text;
   const applied = async (): Promise<number> => sample(await metrics(), 'config_reloads_total{result="applied"}');
   const redisClients = async (): Promise<number> => ((await redis.command('CLIENT', 'LIST')).match(/id=/g) ?? []).length;
 
@@ -110,15 +110,15 @@ describe('hot reload on a live gateway (Redis store)', function () {
   });
 
   it('flips /readyz to 503 when Redis stops and back to 200 when it returns', async function () {
-    expect((await call(`${gateway.adminUrl}/readyz`)).status).to.equal(200);
+    expect((await call(`${gateway.opsUrl}/readyz`)).status).to.equal(200);
     await redis.stop();
     let body: unknown;
-    expect(await eventually(async () => { const r = await call(`${gateway.adminUrl}/readyz`); body = r.json; return r.status === 503; }, 5_000, 100)).to.equal(true);
+    expect(await eventually(async () => { const r = await call(`${gateway.opsUrl}/readyz`); body = r.json; return r.status === 503; }, 5_000, 100)).to.equal(true);
     const checks = (body as { status: string; checks: Record<string, string> }).checks;
     expect((body as { status: string }).status).to.equal('not ready');
     expect(checks['redis']).to.be.a('string').and.not.equal('ok');
     expect(JSON.stringify(body)).not.to.include(KEY);
     await redis.start();
-    expect(await eventually(async () => (await call(`${gateway.adminUrl}/readyz`)).status === 200, 10_000, 100)).to.equal(true);
+    expect(await eventually(async () => (await call(`${gateway.opsUrl}/readyz`)).status === 200, 10_000, 100)).to.equal(true);
   });
 });

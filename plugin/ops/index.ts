@@ -1,11 +1,12 @@
 // plugin/ops/index.ts
-// Installs the operations side once per process: admin routes, the request observer on EG's
-// servers, the reload guard and the signal handlers. Called from the manifest's `init`, which EG
-// repeats on every reload; only the first call does anything.
+// Installs the operations side once per process: the ops listener, the request observer on EG's
+// servers, the reload guard and the signal handlers, and the guard on EG's admin API. Called from
+// the manifest's `init`, which EG repeats on every reload; only the first call does anything.
 
 import type { Server } from 'node:http';
+import { assertAdminOnLoopback, redactAdminAnswers } from '../eg/admin-api';
 import type { PluginContext } from '../eg-types';
-import { declareAdminRoutes } from './admin-routes';
+import { opsAddressFromEnv, startOpsServer } from './ops-server';
 import { observeRequests } from './request-observer';
 import { installReloadGuard } from './reload-guard';
 import { installSignalHandlers, trackServer } from './shutdown';
@@ -13,8 +14,11 @@ import { opsState } from './state';
 
 export function installOps(context: PluginContext): void {
   if (opsState.installed) return;
+  // Both throw naming the setting: EG then fails to load the plugin and start-up stops on it.
+  assertAdminOnLoopback(context.config.gatewayConfig);
+  const opsAddress = opsAddressFromEnv(process.env);
   opsState.installed = true;
-  context.registerAdminRoute(declareAdminRoutes);
+  trackServer(startOpsServer(context.config, opsAddress));
   for (const event of ['http-ready', 'https-ready']) {
     context.eventBus.on(event, ({ httpServer }: { httpServer: Server }) => {
       trackServer(httpServer);
@@ -23,6 +27,9 @@ export function installOps(context: PluginContext): void {
       installReloadGuard(context.config);
     });
   }
-  context.eventBus.on('admin-ready', ({ adminServer }: { adminServer: Server }) => { trackServer(adminServer); });
-  installSignalHandlers(context.config);
+  context.eventBus.on('admin-ready', ({ adminServer }: { adminServer: Server }) => {
+    trackServer(adminServer);
+    redactAdminAnswers(adminServer);
+  });
+  installSignalHandlers(context.config, context.eventBus);
 }

@@ -5,6 +5,8 @@
 // lets every check run first: a refused candidate never replaces the old one, and the watcher
 // swallows the throw (it only debug-logs), so the old config keeps serving.
 
+import type { EventEmitter } from 'node:events';
+import { assertAdminOnLoopback } from '../eg/admin-api';
 import type { EgConfig, GatewayConfig } from '../eg-types';
 import { logger } from '../logger';
 import { configLoaded, configReloads } from '../metrics';
@@ -29,6 +31,7 @@ function asArray<T>(value: T | T[] | undefined | null): T[] {
 export function validateGatewayConfig(candidate: GatewayConfig): void {
   const egPolicies = require('express-gateway/lib/policies') as EgPolicies;
   const schemas = require('express-gateway/lib/schemas') as EgSchemas;
+  assertAdminOnLoopback(candidate);
   const declared = asArray(candidate.policies);
   // Core policies are registered lazily by name; EG would load them during the reload anyway.
   egPolicies.load(declared);
@@ -81,6 +84,9 @@ export function installReloadGuard(config: EgConfig): void {
   if (guarded.has(config)) return;
   guarded.add(config);
   configLoaded.set(1);
+  // The config the routers were built from: EG's rollback after a failed rebuild keeps the old
+  // router but leaves the failed config on the singleton, where readiness and the 405 table read it.
+  let serving = config.gatewayConfig;
   const original = config.loadConfig.bind(config);
   config.loadConfig = (type) => {
     if (type !== 'gateway') {
@@ -106,11 +112,15 @@ export function installReloadGuard(config: EgConfig): void {
   const egInfo = egLog.info.bind(egLog);
   egLog.error = (...args: unknown[]) => {
     const message = typeof args[0] === 'string' ? args[0] : '';
-    if (message.startsWith('Could not hot-reload')) reject('gateway', message);
+    if (message.startsWith('Could not hot-reload')) {
+      config.gatewayConfig = serving;
+      reject('gateway', message);
+    }
     return egError(...args);
   };
   egLog.info = (...args: unknown[]) => {
     if (args[0] === 'hot-reload config completed') {
+      serving = config.gatewayConfig;
       opsState.configLoaded = true;
       configLoaded.set(1);
       configReloads.inc({ result: 'applied' });
@@ -118,4 +128,24 @@ export function installReloadGuard(config: EgConfig): void {
     }
     return egInfo(...args);
   };
+}
+
+/**
+ * SIGHUP: read both config files again and apply them through the same checks as an edit EG's
+ * watcher saw (the nginx/HAProxy convention). A refused config is logged and counted by the guard
+ * and the serving one stays; the gateway never stops for it.
+ */
+export function reloadOnSignal(config: EgConfig, eventBus: EventEmitter): void {
+  if (!guarded.has(config)) {
+    logger.warn({ signal: 'SIGHUP' }, 'SIGHUP before the gateway serves: nothing to reload');
+    return;
+  }
+  logger.info({ signal: 'SIGHUP' }, 'SIGHUP: re-reading gateway.config.yml and system.config.yml');
+  try {
+    config.loadConfig('system');
+    config.loadConfig('gateway');
+  } catch {
+    return; // refused, logged and counted by the guard
+  }
+  eventBus.emit('hot-reload', { type: 'gateway', config });
 }

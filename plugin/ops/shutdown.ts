@@ -1,13 +1,16 @@
 // plugin/ops/shutdown.ts
 // Graceful shutdown on SIGTERM/SIGINT: stop accepting, let in-flight requests and open streams
 // finish within SHUTDOWN_GRACE_MS (default 30 s), then cut what is left; close the config
-// watcher, Redis and the provider connection pools; flush the log; exit 0.
+// watcher, Redis and the provider connection pools; flush the log; exit 0. SIGHUP reloads the
+// config instead (Node's default for it would end the process at once, without a drain).
 
+import type { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import type { EgConfig } from '../eg-types';
 import { logger } from '../logger';
 import { destroyAgents } from '../policies/proxy/agents';
 import { closeRedis } from '../redis';
+import { reloadOnSignal } from './reload-guard';
 import { opsState } from './state';
 
 export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
@@ -59,9 +62,12 @@ export async function shutdown(config: EgConfig, signal: string): Promise<void> 
 
 let signalsInstalled = false;
 
-export function installSignalHandlers(config: EgConfig): void {
+export function installSignalHandlers(config: EgConfig, eventBus: EventEmitter): void {
   if (signalsInstalled) return;
   signalsInstalled = true;
+  process.on('SIGHUP', () => {
+    if (!opsState.shuttingDown) reloadOnSignal(config, eventBus);
+  });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
       if (opsState.shuttingDown) {

@@ -28,7 +28,6 @@ export const proxyStep = (action: Record<string, unknown> = {}): PipelineStep =>
 
 export interface GatewayConfigInput {
   port: number;
-  adminPort: number;
   providerUrl: string;
   steps: PipelineStep[];
   /** Extra top-level declared policy names (e.g. a core policy only some pipeline uses). */
@@ -39,7 +38,6 @@ export function buildGatewayConfig(input: GatewayConfigInput): Record<string, un
   const names = [...new Set([...input.steps.map((s) => Object.keys(s)[0] as string), ...(input.extraPolicies ?? [])])];
   return {
     http: { port: input.port, hostname: '127.0.0.1' },
-    admin: { port: input.adminPort, host: '127.0.0.1' },
     apiEndpoints: {
       chat: { host: '*', paths: ['/v1/chat', '/v1/chat/completions'], methods: ['POST'] },
     },
@@ -61,11 +59,17 @@ export function buildSystemConfig(pluginSettings: Record<string, unknown> = {}):
   };
 }
 
+/** The public port, and the ops listener's (OPS_PORT: /metrics, /healthz, /readyz). */
+export interface GatewayPorts {
+  port: number;
+  opsPort: number;
+}
+
 export interface StartOptions {
   providerUrl: string;
   steps?: PipelineStep[];
   /** A whole gateway config instead of one built from `steps`; ports are filled in. */
-  gatewayConfig?: (ports: { port: number; adminPort: number }) => Record<string, unknown> | string;
+  gatewayConfig?: (ports: GatewayPorts) => Record<string, unknown> | string;
   systemConfig?: Record<string, unknown> | string;
   pluginSettings?: Record<string, unknown>;
   env?: Record<string, string | undefined>;
@@ -77,7 +81,7 @@ export interface StartOptions {
 }
 
 /** Variables of the developer's shell that would change what the gateway under test does. */
-const SCRUBBED_ENV = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'LLM_PROVIDER_URL', 'LLM_PROVIDER_API_KEY', 'DEMO_API_KEY', 'EG_CONFIG_DIR', 'LLM_GATEWAY_PLUGIN', 'PORT', 'ADMIN_PORT', 'NODE_OPTIONS', 'EG_DISABLE_CONFIG_WATCH'];
+const SCRUBBED_ENV = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'LLM_PROVIDER_URL', 'LLM_PROVIDER_API_KEY', 'DEMO_API_KEY', 'EG_CONFIG_DIR', 'LLM_GATEWAY_PLUGIN', 'PORT', 'ADMIN_PORT', 'ADMIN_HOST', 'OPS_PORT', 'OPS_HOST', 'NODE_OPTIONS', 'EG_DISABLE_CONFIG_WATCH'];
 
 export class Gateway {
   private output = '';
@@ -87,7 +91,7 @@ export class Gateway {
   constructor(
     readonly child: ChildProcess,
     readonly port: number,
-    readonly adminPort: number,
+    readonly opsPort: number,
     readonly configDir: string,
   ) {
     child.stdout?.on('data', (chunk: Buffer) => { this.output += chunk.toString('utf8'); });
@@ -96,7 +100,7 @@ export class Gateway {
   }
 
   get url(): string { return `http://127.0.0.1:${this.port}`; }
-  get adminUrl(): string { return `http://127.0.0.1:${this.adminPort}`; }
+  get opsUrl(): string { return `http://127.0.0.1:${this.opsPort}`; }
   get logs(): string { return this.output; }
   get hasExited(): boolean { return this.exitCode !== undefined; }
 
@@ -126,11 +130,11 @@ export class Gateway {
 
 export async function startGateway(options: StartOptions): Promise<Gateway> {
   const port = await freePort();
-  const adminPort = await freePort();
+  const opsPort = await freePort();
   const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-gateway-test-'));
   const gatewayConfig = options.gatewayConfig
-    ? options.gatewayConfig({ port, adminPort })
-    : buildGatewayConfig({ port, adminPort, providerUrl: options.providerUrl, steps: options.steps ?? [step('detail-error-formatter'), proxyStep()] });
+    ? options.gatewayConfig({ port, opsPort })
+    : buildGatewayConfig({ port, providerUrl: options.providerUrl, steps: options.steps ?? [step('detail-error-formatter'), proxyStep()] });
   fs.writeFileSync(path.join(configDir, 'gateway.config.yml'), typeof gatewayConfig === 'string' ? gatewayConfig : YAML.stringify(gatewayConfig));
   const systemConfig = options.systemConfig ?? buildSystemConfig(options.pluginSettings);
   fs.writeFileSync(path.join(configDir, 'system.config.yml'), typeof systemConfig === 'string' ? systemConfig : YAML.stringify(systemConfig));
@@ -139,7 +143,7 @@ export async function startGateway(options: StartOptions): Promise<Gateway> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) if (value !== undefined && !SCRUBBED_ENV.includes(name)) env[name] = value;
   Object.assign(env, {
-    EG_CONFIG_DIR: configDir, LLM_PROVIDER_URL: options.providerUrl, PORT: String(port), ADMIN_PORT: String(adminPort),
+    EG_CONFIG_DIR: configDir, LLM_PROVIDER_URL: options.providerUrl, PORT: String(port), OPS_PORT: String(opsPort),
     LOG_LEVEL: 'info', NODE_ENV: 'test',
   });
   for (const [name, value] of Object.entries(options.env ?? {})) {
@@ -148,7 +152,7 @@ export async function startGateway(options: StartOptions): Promise<Gateway> {
   }
 
   const child = spawn(process.execPath, [START_SCRIPT], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const gateway = new Gateway(child, port, adminPort, configDir);
+  const gateway = new Gateway(child, port, opsPort, configDir);
   if (options.expectExit) {
     const timer = setTimeout(() => child.kill('SIGKILL'), options.readyTimeoutMs ?? 20_000);
     await gateway.waitForExit();

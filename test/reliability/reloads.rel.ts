@@ -18,7 +18,7 @@ describe('reliability: 20 config reloads under load', function () {
   const suite = gatewayInFront(startUpstream, () => ({ steps: fullPipeline([loadKey(), { id: 'reload-0', key: reloadKey(0) }], { capacity: 100, refillRate: 10 }) }));
 
   const configFor = (i: number): Record<string, unknown> => buildGatewayConfig({
-    port: suite.gateway.port, adminPort: suite.gateway.adminPort, providerUrl: suite.provider.url,
+    port: suite.gateway.port, providerUrl: suite.provider.url,
     steps: fullPipeline([loadKey(), { id: `reload-${i}`, key: reloadKey(i) }], { capacity: 100 + i, refillRate: 10 }),
   });
 
