@@ -25,7 +25,10 @@ export const RESERVED_FDS = 256;
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 /** How long a refused socket may stay open to read what the client sent before its answer. */
-const REFUSED_SOCKET_LINGER_MS = 1_000;
+const REFUSED_SOCKET_LINGER_MS = 200;
+
+/** Refused sockets lingering at once; past it a refusal closes at once, without an answer. */
+const MAX_LINGERING_REFUSALS = 64;
 
 /** At most one log line per this interval about refused connections (with the count). */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
@@ -59,6 +62,7 @@ export function setServerLimits(next: ServerLimits): void {
   for (const server of servers) applyTimeouts(server, next);
 }
 
+let lingering = 0;
 let refusedSinceLog = 0;
 let lastRefusalLogAt = 0;
 
@@ -80,13 +84,16 @@ const REFUSAL = (() => {
 function refuse(socket: Socket, tls: boolean): void {
   connectionsRefused.inc();
   logRefusal();
-  if (tls) {
-    // No HTTP can be written before a TLS handshake, which is what the cap saves.
+  // No HTTP can be written before a TLS handshake, which is what the cap saves; and a flood of
+  // refusals must not hold more descriptors than the reserve has.
+  if (tls || lingering >= MAX_LINGERING_REFUSALS) {
     socket.destroy();
     return;
   }
-  // The contract's answer for exhausted resources. The request is read and dropped so that
-  // closing does not reset the connection before the client has read the answer.
+  // The contract's answer for exhausted resources. The request is read and dropped for a moment
+  // so that closing does not reset the connection before the client has read the answer.
+  lingering += 1;
+  socket.once('close', () => { lingering -= 1; });
   socket.on('error', () => socket.destroy());
   socket.resume();
   socket.end(REFUSAL);

@@ -78,6 +78,8 @@ export interface StartOptions {
   /** Resolve once the process exited instead of once it serves (start-up failure tests). */
   expectExit?: boolean;
   readyTimeoutMs?: number;
+  /** Runs the gateway under `ulimit -n <fdLimit>`, as a host with that limit would. */
+  fdLimit?: number;
 }
 
 /** Variables of the developer's shell that would change what the gateway under test does. */
@@ -151,7 +153,10 @@ export async function startGateway(options: StartOptions): Promise<Gateway> {
     else env[name] = value;
   }
 
-  const child = spawn(process.execPath, [START_SCRIPT], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = options.fdLimit === undefined
+    ? [process.execPath, START_SCRIPT]
+    : ['/bin/sh', '-c', `ulimit -n ${options.fdLimit} && exec "$0" "$@"`, process.execPath, START_SCRIPT];
+  const child = spawn(command[0] as string, command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const gateway = new Gateway(child, port, opsPort, configDir);
   if (options.expectExit) {
     const timer = setTimeout(() => child.kill('SIGKILL'), options.readyTimeoutMs ?? 20_000);

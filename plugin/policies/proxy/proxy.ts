@@ -17,6 +17,7 @@ import { upstreamErrors, upstreamFirstByteSeconds, upstreamSeconds } from '../..
 import { resolveOptions } from '../../options';
 import { markProviderResponse } from '../detail-error-formatter/response-rewriter';
 import { sendUpstreamFailure, type UpstreamFailureKind } from '../detail-error-formatter/upstream-failure';
+import { inviteBody } from '../../http/expect-continue';
 import { agentFor } from './agents';
 import { copyHeaders, headerSet } from './headers';
 import { DEFAULTS, PROVIDER_KEY_ENV, type ProxyOptions } from './options';
@@ -205,6 +206,7 @@ export function providerProxy(params: Readonly<Record<string, unknown>>, config:
       upstreamResponse?.destroy();
     });
 
+    inviteBody(req, res);
     forwardBody(req, upstream, options.maxBodyBytes, () => {
       if (finished) return;
       cleanup();
