@@ -4,6 +4,7 @@
 // one setting governs both loggers.
 
 import pino from 'pino';
+import { REDACTED } from './messages';
 
 const EG_TO_PINO_LEVEL: Readonly<Record<string, string>> = { verbose: 'debug', silly: 'trace' };
 
@@ -19,7 +20,7 @@ export const logger = pino(
   {
     ...common,
     // Defence in depth: nothing should log these, and if something does they are blanked.
-    redact: { paths: ['*.headers["x-api-key"]', '*.headers.authorization', '*.headers.cookie', 'key', 'apiKey'], censor: '[redacted]' },
+    redact: { paths: ['*.headers["x-api-key"]', '*.headers.authorization', '*.headers.cookie', 'key', 'apiKey'], censor: REDACTED },
   },
   destination,
 );

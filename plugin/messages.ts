@@ -19,6 +19,9 @@ export const MESSAGES = Object.freeze({
   providerError: 'The LLM provider rejected the request',
 });
 
+/** What replaces a secret in text passed on (provider messages) and in log fields. */
+export const REDACTED = '[redacted]';
+
 /** Message for a status code that arrived without one of ours (core policies, Express itself). */
 export function messageForStatus(status: number): string {
   switch (status) {

@@ -40,8 +40,8 @@ describe('key-auth', function () {
         ],
       }),
       recordIdentityStep,
-      // The proxy drops nothing here, so only key-auth can keep the key from the upstream.
-      proxyStep({ dropRequestHeaders: [] }),
+      // The proxy would forward the key header here, so only key-auth can keep it from the upstream.
+      proxyStep({ forwardRequestHeaders: ['X-API-Key', 'X-Test-Identity'] }),
     ]),
   }));
 
@@ -149,7 +149,7 @@ describe('key-auth with apiKeyHeader, apiKeyField and metricKeyIds', function ()
     steps: [
       step('detail-error-formatter'),
       step('key-auth', { keys: [{ id: 'one', key }, { id: 'off', key: `${key}-off`, disabled: true }], apiKeyHeader: 'X-Gateway-Key', apiKeyField: 'api_key', metricKeyIds: true }),
-      proxyStep({ dropRequestHeaders: [] }),
+      proxyStep({ forwardRequestHeaders: ['X-Gateway-Key', 'X-API-Key'] }),
     ],
   }));
 

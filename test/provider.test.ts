@@ -59,7 +59,7 @@ describe('proxy: the provider side', function () {
         apiEndpoints: ['custom'],
         policies: [step('detail-error-formatter'), proxyStep({
           providerApiKey: 'sk-from-config', providerKeyHeader: 'api-key', providerKeyScheme: '',
-          dropRequestHeaders: ['X-API-Key', 'X-Internal-Token'], totalTimeoutMs: TOTAL_MS,
+          forwardRequestHeaders: ['Authorization', 'X-Trace', 'api-key'], totalTimeoutMs: TOTAL_MS,
         })],
       };
       return config;
@@ -69,7 +69,7 @@ describe('proxy: the provider side', function () {
   afterEach(() => suite.provider.reset());
 
   describe('credentials', function () {
-    it("injects the provider key as Authorization: Bearer and drops the client's X-API-Key, Authorization and Cookie", async function () {
+    it("injects the provider key as Authorization: Bearer; the client's X-API-Key, Authorization, Cookie and unlisted headers stay behind", async function () {
       const reply = await postChat(suite.gateway.url, {
         'X-API-Key': CLIENT_KEY, authorization: 'Bearer client-token', cookie: 'session=client-cookie', 'x-trace': 'kept',
       });
@@ -78,7 +78,7 @@ describe('proxy: the provider side', function () {
       expect(seen['authorization']).to.equal(`Bearer ${PROVIDER_KEY}`);
       expect(seen).not.to.have.property('x-api-key');
       expect(seen).not.to.have.property('cookie');
-      expect(seen['x-trace']).to.equal('kept');
+      expect(seen).not.to.have.property('x-trace');
       expect(JSON.stringify(seen)).not.to.include(CLIENT_KEY).and.not.to.include('client-token').and.not.to.include('client-cookie');
       expect(suite.gateway.logs).not.to.include(PROVIDER_KEY).and.not.to.include(CLIENT_KEY);
     });
@@ -96,17 +96,20 @@ describe('proxy: the provider side', function () {
       expect(reply.headers.get('x-request-id')).to.equal('req_1');
     });
 
-    it('uses the configured key header, scheme and list of dropped client headers', async function () {
+    it('uses the configured key header and scheme, and forwards the client headers forwardRequestHeaders lists', async function () {
       const reply = await postChat(suite.gateway.url, {
-        'X-API-Key': CLIENT_KEY, 'x-internal-token': 'internal', authorization: 'Bearer passed-on', 'api-key': 'forged',
+        'X-API-Key': CLIENT_KEY, 'x-internal-token': 'internal', authorization: 'Bearer passed-on', 'api-key': 'forged', 'x-trace': 'kept',
       }, CHAT_BODY, '/custom/v1/chat');
       expect(reply.status).to.equal(200);
       const seen = suite.provider.exchanges[0]?.headers ?? {};
+      // Listed, but the provider key's header is the gateway's: the client's value never wins.
       expect(seen['api-key']).to.equal('sk-from-config');
       expect(seen).not.to.have.property('x-api-key');
       expect(seen).not.to.have.property('x-internal-token');
-      // Not in this route's list, so it is the client's own business.
+      // Listed, and not the provider key's header on this route, so it is the client's own business.
       expect(seen['authorization']).to.equal('Bearer passed-on');
+      expect(seen['x-trace']).to.equal('kept');
+      expect(await eventually(() => suite.gateway.logs.includes('"code":"WRN_PROXY_HEADER_NOT_FORWARDABLE","header":"api-key"'), 5000)).to.equal(true);
     });
   });
 

@@ -37,7 +37,7 @@ describe('proxy: server-sent events', function () {
 
   it('passes each event to the client within 20 ms of the provider sending it, for longer than every timeout', async function () {
     // 15 events 100 ms apart: 1.5 s, longer than the first-byte (1 s) and idle (0.5 s) timeouts,
-    // so neither acts as a limit on the whole stream (there is no total timeout by default).
+    // so neither acts as a limit on the whole stream (the total timeout's default is 10 minutes).
     let sentAt: number[] = [];
     suite.provider.handler = (exchange) => { void exchange.body.then(() => { sentAt = streamEvents(suite.provider, exchange, 15, 100); }); };
     const stream = await openStream(`${suite.gateway.url}/v1/chat/completions`, STREAM_BODY);

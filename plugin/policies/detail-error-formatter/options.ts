@@ -10,7 +10,10 @@ export interface DetailErrorFormatterOptions {
    * `gateway-error`: 502 (unreachable, reset, 5xx) or 504 (timed out), same message.
    */
   readonly upstreamFailureStatus: UpstreamFailureStatus;
-  /** Largest provider error body read to find its message, in bytes. Default 65536. */
+  /**
+   * Largest provider error body read to find its message, in bytes, as received and once
+   * decompressed. A body past it is answered with a generic message. Default 65536.
+   */
   readonly maxErrorBodyBytes: number;
 }
 

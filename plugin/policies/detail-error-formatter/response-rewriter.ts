@@ -4,16 +4,18 @@
 // It patches the app's response prototype once instead of wrapping each response, so the hot path
 // pays nothing for responses that are not errors.
 //
-// Two cases: a body handed to `end()` whole (Express's send) is rewritten there; a response that
-// starts with `writeHead()` (a proxied provider answer) gets its status decided at once and its
-// body, up to a bound, read to find the provider's message.
+// An error response is held back whole: `writeHead()` only records the status and headers, and
+// `write()` collects the body up to maxErrorBodyBytes. Nothing reaches the client until the end,
+// so a provider that fails half way through its error body can still be answered with the
+// contract's 500 (by whoever calls sendDetail meanwhile), and the provider's message can be read,
+// off the event loop when it is compressed, before the one `{"detail"}` body is written.
 
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib';
-import { detailBody, isDetailWritten, sendDetail } from '../../errors';
-import { MESSAGES, messageForStatus } from '../../messages';
+import { isDetailWritten, sendDetail } from '../../errors';
 import { logger } from '../../logger';
-import { attachedFormatterOptions } from './request-options';
+import { MESSAGES, messageForStatus } from '../../messages';
+import { providerMessage } from './provider-message';
+import { attachedFormatterOptions, formatterOptionsOf } from './request-options';
 import { upstreamFailureStatus } from './upstream-failure';
 import type { DetailErrorFormatterOptions } from './options';
 
@@ -22,14 +24,22 @@ import type { DetailErrorFormatterOptions } from './options';
 const providerResponses = new WeakSet<ServerResponse>();
 const REWRITE = Symbol('llm-gateway.rewrite');
 
+/**
+ * `collecting`: status, headers and body are held. `finishing`: the end arrived and the message is
+ * being read. `done`: the detail body is written (or the client left); later writes are dropped.
+ */
+type RewriteState = 'collecting' | 'finishing' | 'done';
+
 interface PendingRewrite {
-  status: number;
-  fromProvider: boolean;
-  contentType: string;
-  contentEncoding: string;
-  chunks: Buffer[];
+  state: RewriteState;
+  readonly status: number;
+  /** The detail decided at once; undefined while it is to be read from the provider's body. */
+  readonly detail: string | undefined;
+  readonly contentType: string;
+  readonly contentEncoding: string;
+  readonly chunks: Buffer[];
   bytes: number;
-  limit: number;
+  readonly limit: number;
 }
 
 type RewritableResponse = ServerResponse & { [REWRITE]?: PendingRewrite };
@@ -61,9 +71,32 @@ function verdictFor(res: ServerResponse, status: number, fromProvider: boolean):
   return { status, detail: messageForStatus(status) };
 }
 
-function needsRewrite(res: RewritableResponse, status: number): DetailErrorFormatterOptions | undefined {
+/**
+ * The formatter options an error response is rewritten with, or undefined to leave it alone.
+ * The provider's errors are always rewritten (with the defaults when no formatter step ran), so
+ * its raw body, which may quote a secret, never reaches a client.
+ */
+function rewriteOptions(res: ServerResponse, status: number): DetailErrorFormatterOptions | undefined {
   if (status < 400 || isDetailWritten(res)) return undefined;
-  return attachedFormatterOptions(res);
+  return providerResponses.has(res) ? formatterOptionsOf(res) : attachedFormatterOptions(res);
+}
+
+function startRewrite(res: RewritableResponse, status: number, options: DetailErrorFormatterOptions): PendingRewrite {
+  const verdict = verdictFor(res, status, providerResponses.has(res));
+  const pending: PendingRewrite = {
+    state: 'collecting',
+    status: verdict.status,
+    detail: verdict.detail,
+    contentType: String(res.getHeader('content-type') ?? ''),
+    contentEncoding: String(res.getHeader('content-encoding') ?? ''),
+    chunks: [],
+    bytes: 0,
+    limit: options.maxErrorBodyBytes,
+  };
+  res[REWRITE] = pending;
+  res.statusCode = verdict.status;
+  prepareJsonHeaders(res);
+  return pending;
 }
 
 const patchedPrototypes = new WeakSet<object>();
@@ -79,52 +112,70 @@ export function ensureResponseRewriter(res: ServerResponse): void {
   const originalEnd = proto.end;
 
   proto.writeHead = function writeHeadWithDetail(this: RewritableResponse, statusCode: number, ...rest: unknown[]) {
-    const options = needsRewrite(this, statusCode);
+    const options = this[REWRITE] === undefined ? rewriteOptions(this, statusCode) : undefined;
     if (!options) return (originalWriteHead as (...args: unknown[]) => ServerResponse).call(this, statusCode, ...rest);
     for (const arg of rest) if (typeof arg === 'object' && arg !== null) applyHeaders(this, arg as OutgoingHttpHeaders | string[]);
-    const fromProvider = providerResponses.has(this);
-    const verdict = verdictFor(this, statusCode, fromProvider);
-    this[REWRITE] = {
-      status: verdict.status,
-      fromProvider,
-      contentType: String(this.getHeader('content-type') ?? ''),
-      contentEncoding: String(this.getHeader('content-encoding') ?? ''),
-      chunks: [],
-      bytes: 0,
-      limit: verdict.detail === undefined ? options.maxErrorBodyBytes : 0,
-    };
-    if (verdict.detail !== undefined) this[REWRITE].chunks.push(detailBody(verdict.detail));
-    prepareJsonHeaders(this);
-    return originalWriteHead.call(this, verdict.status);
+    const pending = startRewrite(this, statusCode, options);
+    // A detail decided by the status alone needs no body: answer now rather than wait for it.
+    if (pending.detail !== undefined) finish(this, pending);
+    return this;
   } as typeof proto.writeHead;
 
   proto.write = function writeWithDetail(this: RewritableResponse, chunk: unknown, ...rest: unknown[]) {
     const pending = this[REWRITE];
     if (!pending) return (originalWrite as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-    collect(pending, chunk, rest[0]);
+    if (pending.state === 'collecting') collect(pending, chunk, rest[0]);
     const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
     if (callback) process.nextTick(callback);
+    // A body past the limit will not be read: answer now instead of waiting for its end.
+    if (pending.state === 'collecting' && pending.bytes > pending.limit) finish(this, pending);
     return true;
   } as typeof proto.write;
 
   proto.end = function endWithDetail(this: RewritableResponse, ...args: unknown[]) {
-    const pending = this[REWRITE];
     const chunk = typeof args[0] === 'function' ? undefined : args[0];
-    if (pending) {
-      delete this[REWRITE];
-      collect(pending, chunk, args[1]);
-      return (originalEnd as (...a: unknown[]) => ServerResponse).call(this, finalBody(pending));
+    let pending = this[REWRITE];
+    if (pending === undefined && !this.headersSent) {
+      const options = rewriteOptions(this, this.statusCode);
+      if (options) pending = startRewrite(this, this.statusCode, options);
     }
-    if (!this.headersSent && needsRewrite(this, this.statusCode)) {
-      const verdict = verdictFor(this, this.statusCode, providerResponses.has(this));
-      const detail = verdict.detail
-        ?? providerMessage(toBuffer(chunk, args[1]), String(this.getHeader('content-type') ?? ''), String(this.getHeader('content-encoding') ?? ''))
-        ?? messageForStatus(verdict.status);
-      sendDetail(this, verdict.status, detail);
-      return this;
+    if (pending === undefined || pending.state === 'done') return (originalEnd as (...a: unknown[]) => ServerResponse).apply(this, args);
+    if (pending.state === 'finishing') return this;
+    if (isDetailWritten(this)) {
+      // A failure answer (sendDetail) replaces the provider's answer that was being held.
+      pending.state = 'done';
+      return (originalEnd as (...a: unknown[]) => ServerResponse).apply(this, args);
     }
-    return (originalEnd as (...a: unknown[]) => ServerResponse).apply(this, args);
+    collect(pending, chunk, args[1]);
+    finish(this, pending);
+    return this;
   } as typeof proto.end;
+}
+
+/** Writes the one `{"detail"}` body, once the message is known; asynchronous for provider bodies. */
+function finish(res: RewritableResponse, pending: PendingRewrite): void {
+  pending.state = 'finishing';
+  const write = (detail: string): void => {
+    pending.state = 'done';
+    pending.chunks.length = 0;
+    // The client may have left while the body was read: there is no one to answer.
+    if (res.destroyed) return;
+    sendDetail(res, pending.status, detail);
+  };
+  if (pending.detail !== undefined) {
+    write(pending.detail);
+    return;
+  }
+  if (pending.bytes > pending.limit) {
+    write(MESSAGES.providerError);
+    return;
+  }
+  providerMessage(Buffer.concat(pending.chunks), pending.contentType, pending.contentEncoding, pending.limit)
+    .then((message) => write(message ?? MESSAGES.providerError))
+    .catch((error: unknown) => {
+      logger.error({ err: error instanceof Error ? error.message : String(error) }, 'could not answer a provider error');
+      res.destroy();
+    });
 }
 
 function applyHeaders(res: ServerResponse, headers: OutgoingHttpHeaders | string[]): void {
@@ -142,67 +193,16 @@ function prepareJsonHeaders(res: ServerResponse): void {
 }
 
 function toBuffer(chunk: unknown, encoding: unknown): Buffer {
-  if (chunk === undefined || chunk === null) return Buffer.alloc(0);
   if (Buffer.isBuffer(chunk)) return chunk;
   if (chunk instanceof Uint8Array) return Buffer.from(chunk);
   return Buffer.from(String(chunk), typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
 }
 
+/** Keeps the body up to one byte past the limit: enough to know it was passed, never more. */
 function collect(pending: PendingRewrite, chunk: unknown, encoding: unknown): void {
-  if (pending.bytes >= pending.limit || chunk === undefined || chunk === null || typeof chunk === 'function') return;
+  if (pending.detail !== undefined || pending.bytes > pending.limit || chunk === undefined || chunk === null || typeof chunk === 'function') return;
   const buffer = toBuffer(chunk, encoding);
-  const room = pending.limit - pending.bytes;
+  const room = pending.limit + 1 - pending.bytes;
   pending.chunks.push(buffer.length > room ? buffer.subarray(0, room) : buffer);
   pending.bytes += Math.min(buffer.length, room);
-}
-
-function finalBody(pending: PendingRewrite): Buffer {
-  if (pending.limit === 0) return pending.chunks[0] ?? detailBody(messageForStatus(pending.status));
-  const detail = providerMessage(Buffer.concat(pending.chunks), pending.contentType, pending.contentEncoding)
-    ?? (pending.fromProvider ? MESSAGES.providerError : messageForStatus(pending.status));
-  return detailBody(detail);
-}
-
-const MAX_DETAIL_CHARS = 1000;
-
-/** The human-readable message in an error body: `detail`, `error.message`, `message`, `error`, or short text. */
-export function providerMessage(body: Buffer, contentType: string, contentEncoding: string): string | undefined {
-  let text: string;
-  try {
-    text = decode(body, contentEncoding.toLowerCase()).toString('utf8').trim();
-  } catch {
-    return undefined;
-  }
-  if (text === '') return undefined;
-  if (contentType.includes('json') || text.startsWith('{')) {
-    try {
-      return clip(messageIn(JSON.parse(text) as unknown));
-    } catch {
-      return undefined;
-    }
-  }
-  if (contentType.startsWith('text/plain') && !text.includes('<')) return clip(text);
-  return undefined;
-}
-
-function messageIn(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null) return typeof value === 'string' ? value : undefined;
-  const record = value as Record<string, unknown>;
-  for (const candidate of [record['detail'], (record['error'] as Record<string, unknown> | undefined)?.['message'], record['message'], record['error']]) {
-    if (typeof candidate === 'string' && candidate.trim() !== '') return candidate;
-  }
-  return undefined;
-}
-
-function clip(message: string | undefined): string | undefined {
-  if (message === undefined) return undefined;
-  return message.length > MAX_DETAIL_CHARS ? `${message.slice(0, MAX_DETAIL_CHARS)}…` : message;
-}
-
-function decode(body: Buffer, encoding: string): Buffer {
-  if (encoding === '' || encoding === 'identity') return body;
-  if (encoding === 'gzip' || encoding === 'x-gzip') return gunzipSync(body);
-  if (encoding === 'deflate') return inflateSync(body);
-  if (encoding === 'br') return brotliDecompressSync(body);
-  throw new Error(`unsupported content-encoding ${encoding}`);
 }

@@ -18,7 +18,7 @@ export const schema = {
       minimum: 256,
       maximum: 1048576,
       default: DEFAULTS.maxErrorBodyBytes,
-      description: 'Largest provider error body read to find its message (bytes)',
+      description: 'Largest provider error body read to find its message (bytes, as received and decompressed); past it, a generic message',
     },
   },
 } as const;

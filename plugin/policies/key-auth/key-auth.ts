@@ -10,6 +10,7 @@ import { logger } from '../../logger';
 import { MESSAGES } from '../../messages';
 import { authFailures } from '../../metrics';
 import { resolveOptions } from '../../options';
+import { registerSecrets } from '../../secrets';
 import { buildTable, prepareEntries, sha256Hex, type KeyRecord, type KeyTable } from './key-table';
 import { keysFileSource, resolveKeysFile, type KeysFileSource } from './keys-file';
 import { DEFAULTS, type FailureReason, type KeyAuthOptions } from './options';
@@ -52,7 +53,7 @@ export function keyAuth(params: Readonly<Record<string, unknown>>, config: EgCon
     sendDetail(res, 401, MESSAGES.unauthorized);
   }
 
-  return function keyAuthMiddleware(req: GatewayRequest, res: Response, next: NextFunction): void {
+  const middleware = function keyAuthMiddleware(req: GatewayRequest, res: Response, next: NextFunction): void {
     let presented = req.headers[headerName];
     if (Array.isArray(presented)) presented = presented[0];
     if (presented !== undefined) delete req.headers[headerName];
@@ -77,6 +78,10 @@ export function keyAuth(params: Readonly<Record<string, unknown>>, config: EgCon
     req.user = record.identity;
     next();
   };
+  // Plain keys of this step, so that no provider message passed on can quote one; the keysFile
+  // registers its own.
+  registerSecrets(middleware, options.keys.flatMap((entry) => (entry.key === undefined ? [] : [String(entry.key)])));
+  return middleware;
 }
 
 /** A scope naming an apiEndpoint that does not exist is most likely a typo that locks a key out. */

@@ -9,6 +9,7 @@ import path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import YAML from 'yaml';
 import { logger } from '../../logger';
+import { registerSecrets } from '../../secrets';
 import type { KeyEntryInput } from './options';
 import { keyEntrySchema } from './schema';
 import { buildTable, prepareEntries, type KeyRecord, type KeyTable } from './key-table';
@@ -22,8 +23,11 @@ const ajv = new Ajv({ allErrors: false, strict: false });
 const fileEntrySchema = { ...keyEntrySchema, properties: { ...keyEntrySchema.properties, expiresAt: { type: 'string', minLength: 1 } } };
 const validateEntries = ajv.compile<KeyEntryInput[]>({ type: 'array', items: fileEntrySchema });
 
-/** Parses and checks a keysFile's text: a list of entries, or `{ keys: [...] }`. Throws naming the entry. */
-export function parseKeysFile(text: string, file: string): { records: KeyRecord[]; table: KeyTable } {
+/**
+ * Parses and checks a keysFile's text: a list of entries, or `{ keys: [...] }`. Throws naming the
+ * entry. `plainKeys` are the entries given as `key` (not `sha256`), for the secrets registry only.
+ */
+export function parseKeysFile(text: string, file: string): { records: KeyRecord[]; table: KeyTable; plainKeys: string[] } {
   let data: unknown = parseText(text, file);
   if (data !== null && typeof data === 'object' && !Array.isArray(data) && 'keys' in data) data = (data as { keys: unknown }).keys;
   if (data === null || data === undefined) data = [];
@@ -33,7 +37,7 @@ export function parseKeysFile(text: string, file: string): { records: KeyRecord[
   const records = prepareEntries(data, 'keysFile');
   // Also rejects duplicates inside the file itself. A policy without inline `keys` uses this
   // table as it is, so neither a request nor a gateway.config.yml reload rebuilds it.
-  return { records, table: buildTable(records) };
+  return { records, table: buildTable(records), plainKeys: data.flatMap((entry) => (entry.key === undefined ? [] : [String(entry.key)])) };
 }
 
 /** One readable line naming the entry; values are never quoted, only field names. */
@@ -114,7 +118,9 @@ export class KeysFileSource {
     if (text === this.lastText) return;
     this.lastText = text;
     try {
-      ({ records: this.records, table: this.table } = parseKeysFile(text, this.file));
+      const parsed = parseKeysFile(text, this.file);
+      ({ records: this.records, table: this.table } = parsed);
+      registerSecrets(this, parsed.plainKeys);
       this.loaded = true;
       this.lastError = undefined;
       this.generation += 1;

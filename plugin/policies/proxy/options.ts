@@ -10,10 +10,16 @@ export interface ProxyOptions {
   readonly providerKeyHeader: string;
   /** Scheme written before the key; empty for none (e.g. `x-api-key`-style providers). Default `Bearer`. */
   readonly providerKeyScheme: string;
-  /** Client request headers that never reach the provider. Default X-API-Key, Authorization, Cookie. */
-  readonly dropRequestHeaders: readonly string[];
-  /** Provider response headers that never reach the client. Default Set-Cookie. */
-  readonly dropResponseHeaders: readonly string[];
+  /**
+   * Client request headers sent to the provider besides Content-Type, Content-Length, Accept and
+   * User-Agent. Default none: every other client header stays at the gateway.
+   */
+  readonly forwardRequestHeaders: readonly string[];
+  /**
+   * Provider response headers sent to the client besides Content-Type, Content-Length,
+   * Content-Encoding, Retry-After, Retry-After-Ms and X-Request-Id. Default none.
+   */
+  readonly forwardResponseHeaders: readonly string[];
   /** Largest request body accepted, in bytes. Default 1 MiB. */
   readonly maxBodyBytes: number;
   /** Time allowed to open a connection to the provider, ms. Default 10000. */
@@ -25,20 +31,29 @@ export interface ProxyOptions {
    * a client that reads nothing (the provider paused for it) closes both sides instead.
    */
   readonly idleTimeoutMs: number;
-  /** Longest whole exchange, ms; 0 for none (the default: streams may run long). */
+  /**
+   * Longest whole exchange, ms; 0 for none. Default 600000 (10 minutes): long enough for long LLM
+   * answers, and a provider that trickles a byte now and then cannot hold two connections forever.
+   */
   readonly totalTimeoutMs: number;
 }
 
 export const DEFAULTS: Omit<ProxyOptions, 'serviceEndpoint' | 'providerApiKey'> = Object.freeze({
   providerKeyHeader: 'Authorization',
   providerKeyScheme: 'Bearer',
-  dropRequestHeaders: Object.freeze(['X-API-Key', 'Authorization', 'Cookie']),
-  dropResponseHeaders: Object.freeze(['Set-Cookie']),
+  forwardRequestHeaders: Object.freeze([]),
+  forwardResponseHeaders: Object.freeze([]),
   maxBodyBytes: 1024 * 1024,
   connectTimeoutMs: 10_000,
   firstByteTimeoutMs: 60_000,
   idleTimeoutMs: 120_000,
-  totalTimeoutMs: 0,
+  totalTimeoutMs: 600_000,
 });
 
 export const PROVIDER_KEY_ENV = 'LLM_PROVIDER_API_KEY';
+
+/** Parameters earlier versions took; a config that still sets one gets a warning naming its successor. */
+export const REMOVED_PARAMS: Readonly<Record<string, string>> = Object.freeze({
+  dropRequestHeaders: 'forwardRequestHeaders (client headers now reach the provider by allowlist)',
+  dropResponseHeaders: 'forwardResponseHeaders (provider headers now reach the client by allowlist)',
+});

@@ -1,10 +1,11 @@
 // plugin/policies/proxy/proxy.ts
 // Forwards the request to the LLM provider and streams its answer back. Built on Node's http
-// client rather than http-proxy because every phase needs its own handling: the provider's key is
-// injected and the client's credentials dropped, the body is counted as it streams (413 without
-// buffering), each of connect / first byte / idle gap has its own timeout, a client that leaves
-// aborts the provider call, and a failure after the response started ends a stream with a last
-// `{"detail"}` event instead of hanging.
+// client rather than http-proxy because every phase needs its own handling: only allowlisted
+// headers cross, in either direction, and the provider's key is injected; the provider gets an
+// origin-form target; the body is counted as it streams (413 without buffering); each of connect /
+// first byte / idle gap / whole exchange has its own timeout; a client that leaves aborts the
+// provider call; a failure before anything reached the client is answered with the contract's
+// JSON, and one after an event stream started ends it with a last `{"detail"}` event.
 
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
@@ -15,12 +16,15 @@ import { logger } from '../../logger';
 import { MESSAGES } from '../../messages';
 import { upstreamErrors, upstreamFirstByteSeconds, upstreamSeconds } from '../../metrics';
 import { resolveOptions } from '../../options';
-import { markProviderResponse } from '../detail-error-formatter/response-rewriter';
+import { registerSecrets } from '../../secrets';
+import { ensureResponseRewriter, markProviderResponse } from '../detail-error-formatter/response-rewriter';
 import { sendUpstreamFailure, type UpstreamFailureKind } from '../detail-error-formatter/upstream-failure';
 import { inviteBody } from '../../http/expect-continue';
 import { agentFor } from './agents';
-import { copyHeaders, headerSet } from './headers';
-import { DEFAULTS, PROVIDER_KEY_ENV, type ProxyOptions } from './options';
+import { isEventStream, lastBytes, lastDetailEvent } from './event-stream';
+import { allowlist, GATEWAY_RESPONSE_HEADERS, gatewayRequestHeaders, pickHeaders, REQUEST_HEADERS, RESPONSE_HEADERS } from './headers';
+import { DEFAULTS, PROVIDER_KEY_ENV, REMOVED_PARAMS, type ProxyOptions } from './options';
+import { originForm } from './request-target';
 
 type FailureReason = 'refused' | 'reset' | 'dns' | 'connect_timeout' | 'first_byte_timeout' | 'idle_timeout' | 'total_timeout' | 'other';
 
@@ -28,8 +32,6 @@ const KIND_OF_REASON: Readonly<Record<FailureReason, UpstreamFailureKind>> = {
   refused: 'unreachable', reset: 'reset', dns: 'unreachable', other: 'unreachable',
   connect_timeout: 'timeout', first_byte_timeout: 'timeout', idle_timeout: 'timeout', total_timeout: 'timeout',
 };
-
-const EVENT_STREAM = 'text/event-stream';
 
 export function providerProxy(params: Readonly<Record<string, unknown>>, config: EgConfig): RequestHandler {
   const options: ProxyOptions = {
@@ -53,21 +55,34 @@ export function providerProxy(params: Readonly<Record<string, unknown>>, config:
   const agent = agentFor(target);
   const request = target.protocol === 'https:' ? https.request : http.request;
   const basePath = target.pathname.replace(/\/+$/, '');
-  const droppedRequestHeaders = headerSet([...options.dropRequestHeaders, options.providerKeyHeader], true);
-  const droppedResponseHeaders = headerSet(options.dropResponseHeaders, true);
+  const forwardedRequestHeaders = allowlist(REQUEST_HEADERS, options.forwardRequestHeaders, gatewayRequestHeaders(options.providerKeyHeader));
+  const forwardedResponseHeaders = allowlist(RESPONSE_HEADERS, options.forwardResponseHeaders, GATEWAY_RESPONSE_HEADERS);
+  warnAboutConfig(params, [...forwardedRequestHeaders.refused, ...forwardedResponseHeaders.refused]);
   const credentialHeader = options.providerKeyHeader.toLowerCase();
   const credential = options.providerApiKey === '' ? undefined
     : (options.providerKeyScheme === '' ? options.providerApiKey : `${options.providerKeyScheme} ${options.providerApiKey}`);
   if (credential === undefined) logger.warn({ code: 'WRN_PROXY_NO_PROVIDER_KEY' }, `${PROVIDER_KEY_ENV} is not set: requests reach the provider without a key`);
+  logger.info({
+    serviceEndpoint: options.serviceEndpoint, provider: target.origin, connectTimeoutMs: options.connectTimeoutMs,
+    firstByteTimeoutMs: options.firstByteTimeoutMs, idleTimeoutMs: options.idleTimeoutMs, totalTimeoutMs: options.totalTimeoutMs,
+  }, 'proxy: provider and timeouts of this step');
 
-  return function proxyToProvider(req: GatewayRequest, res: Response, next: NextFunction) {
+  const middleware = function proxyToProvider(req: GatewayRequest, res: Response, next: NextFunction) {
     const declaredLength = Number(req.headers['content-length'] ?? 0);
     if (declaredLength > options.maxBodyBytes) {
       refuseLargeBody(req, res);
       return;
     }
+    const path = originForm(req.url);
+    if (path === undefined) {
+      sendDetail(res, 400, MESSAGES.badRequest);
+      req.resume();
+      return;
+    }
+    // The provider's answers go through the formatter even in a pipeline without its step.
+    ensureResponseRewriter(res);
 
-    const headers = copyHeaders(req.headers, droppedRequestHeaders);
+    const headers = pickHeaders(req.headers, forwardedRequestHeaders.names);
     if (credential !== undefined) headers[credentialHeader] = credential;
     // Identity keeps event streams uncompressed end to end and error bodies readable.
     headers['accept-encoding'] = 'identity';
@@ -79,7 +94,7 @@ export function providerProxy(params: Readonly<Record<string, unknown>>, config:
       hostname: target.hostname,
       port: target.port,
       method: req.method,
-      path: basePath + req.url,
+      path: basePath + path,
       headers,
       agent,
     });
@@ -146,23 +161,34 @@ export function providerProxy(params: Readonly<Record<string, unknown>>, config:
 
       const status = providerRes.statusCode ?? 502;
       res.locals['upstreamStatus'] = status; // read by plugin/ops/request-observer.ts for the request log
-      const responseHeaders = copyHeaders(providerRes.headers, droppedResponseHeaders);
-      const eventStream = isEventStream(providerRes.headers['content-type']);
-      if (eventStream) {
+      const responseHeaders = pickHeaders(providerRes.headers, forwardedResponseHeaders.names);
+      markProviderResponse(res);
+      let committed = false;
+      const commit = (): void => {
+        if (committed) return;
+        committed = true;
+        res.writeHead(status, responseHeaders);
+      };
+      if (isEventStream(providerRes.headers['content-type'])) {
         responseHeaders['cache-control'] = 'no-cache';
         responseHeaders['x-accel-buffering'] = 'no';
         delete responseHeaders['content-length'];
         eventStreamTail = Buffer.alloc(0);
         res.socket?.setNoDelay(true);
+        commit();
+        // Clients (the openai SDK among them) see the stream open before its first event.
+        if (status < 400) res.flushHeaders();
       }
-      markProviderResponse(res);
-      res.writeHead(status, responseHeaders);
-      // Clients (the openai SDK among them) see the stream open before its first event.
-      if (eventStream && status < 400) res.flushHeaders();
+      // Any other answer commits its status line with its first body byte (or its end): until
+      // then, a provider failure can still be answered with the contract's JSON.
 
       providerRes.on('data', (chunk: Buffer) => {
+        if (finished) return;
+        // The formatter already answered (an error body past its limit, or a status that says it all).
+        if (res.writableEnded) { answeredEarly(); return; }
         if (timer !== undefined) timer.refresh();
         if (eventStreamTail !== undefined) eventStreamTail = lastBytes(eventStreamTail, chunk);
+        commit();
         if (!res.write(chunk)) {
           waitingForClient = true;
           providerRes.pause();
@@ -177,12 +203,21 @@ export function providerProxy(params: Readonly<Record<string, unknown>>, config:
         if (finished) return;
         cleanup();
         upstreamSeconds.observe(labels, secondsSince(startedAt));
+        commit();
         res.end();
       });
       providerRes.on('aborted', () => fail('reset'));
       providerRes.on('error', (error) => fail('reset', error));
       providerRes.on('close', () => { if (!providerRes.complete) fail('reset'); });
     });
+
+    // The rest of the provider's answer is not needed: the client has its answer.
+    const answeredEarly = (): void => {
+      if (finished) return;
+      cleanup();
+      upstream.destroy();
+      upstreamResponse?.destroy();
+    };
 
     // The idle gap ran out while the provider was paused for a client that read nothing: the
     // client is the one stuck. Nothing more can reach it, so both connections are closed (a last
@@ -220,6 +255,18 @@ export function providerProxy(params: Readonly<Record<string, unknown>>, config:
       next(error);
     });
   };
+  registerSecrets(middleware, [options.providerApiKey]);
+  return middleware;
+}
+
+/** Warnings about a config that runs, but not as its author may think. */
+function warnAboutConfig(params: Readonly<Record<string, unknown>>, refusedHeaders: readonly string[]): void {
+  for (const [name, successor] of Object.entries(REMOVED_PARAMS)) {
+    if (params[name] !== undefined) logger.warn({ code: 'WRN_PROXY_REMOVED_PARAM', param: name }, `proxy: ${name} is no longer read; use ${successor}`);
+  }
+  for (const name of refusedHeaders) {
+    logger.warn({ code: 'WRN_PROXY_HEADER_NOT_FORWARDABLE', header: name }, `proxy: ${name} is the gateway's own to set and is never forwarded`);
+  }
 }
 
 /** Streams the request body upstream, counting bytes; never holds more than a chunk. */
@@ -255,43 +302,19 @@ function refuseLargeBody(req: GatewayRequest, res: Response): void {
 }
 
 function endAfterFailure(res: Response, kind: UpstreamFailureKind, eventStreamTail: Buffer | undefined): void {
+  // Nothing reached the client yet (no status line committed, or an error answer the formatter
+  // still holds): it gets the contract's JSON like any other provider failure.
   if (!res.headersSent) {
     sendUpstreamFailure(res, kind);
     return;
   }
   if (res.writableEnded) return;
-  if (res.statusCode >= 400) {
-    // A provider error answer cut short: the formatter's rewriter still holds its start and ends
-    // it as a `{"detail"}` body.
-    res.end();
-    return;
-  }
   if (eventStreamTail !== undefined) {
-    // A blank line first if the provider stopped inside an event, so that ours arrives whole and last.
-    const separator = endsAnEvent(eventStreamTail) ? '' : '\n\n';
-    res.end(`${separator}data: ${JSON.stringify({ detail: MESSAGES.internalError })}\n\n`);
+    res.end(lastDetailEvent(eventStreamTail));
     return;
   }
   // A plain body that stopped half way cannot be repaired; a reset tells the client so.
   res.destroy();
-}
-
-function isEventStream(contentType: string | undefined): boolean {
-  return contentType !== undefined && contentType.trimStart().toLowerCase().startsWith(EVENT_STREAM);
-}
-
-/** The last (at most) 4 bytes of what has been forwarded so far. */
-function lastBytes(previous: Buffer, chunk: Buffer): Buffer {
-  if (chunk.length >= 4) return Buffer.from(chunk.subarray(chunk.length - 4));
-  const joined = Buffer.concat([previous, chunk]);
-  return Buffer.from(joined.subarray(Math.max(0, joined.length - 4)));
-}
-
-/** True at the start of the stream or right after an event's terminating blank line. */
-function endsAnEvent(tail: Buffer): boolean {
-  if (tail.length === 0) return true;
-  const text = tail.toString('latin1');
-  return text.endsWith('\n\n') || text.endsWith('\r\r') || text.endsWith('\r\n\r\n') || text.endsWith('\n\r\n');
 }
 
 function reasonOf(error: NodeJS.ErrnoException): FailureReason {

@@ -8,6 +8,9 @@ const timeout = (description: string, defaultMs: number) => ({
   type: 'integer', minimum: 0, maximum: 86_400_000, default: defaultMs, description,
 });
 
+/** RFC 9110 §5.1 field-name token. */
+const HEADER_NAME = { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" } as const;
+
 export const schema = {
   $id: 'http://express-gateway.io/schemas/policies/proxy.json',
   type: 'object',
@@ -17,8 +20,14 @@ export const schema = {
     providerApiKey: { type: 'string', description: `Provider key injected upstream; default: the ${PROVIDER_KEY_ENV} environment variable` },
     providerKeyHeader: { type: 'string', minLength: 1, default: DEFAULTS.providerKeyHeader, description: 'Header carrying the provider key' },
     providerKeyScheme: { type: 'string', default: DEFAULTS.providerKeyScheme, description: 'Scheme before the provider key; empty for none' },
-    dropRequestHeaders: { type: 'array', items: { type: 'string' }, default: [...DEFAULTS.dropRequestHeaders], description: 'Client headers never sent to the provider' },
-    dropResponseHeaders: { type: 'array', items: { type: 'string' }, default: [...DEFAULTS.dropResponseHeaders], description: 'Provider headers never sent to the client' },
+    forwardRequestHeaders: {
+      type: 'array', items: HEADER_NAME, default: [...DEFAULTS.forwardRequestHeaders],
+      description: 'Client headers sent to the provider besides Content-Type, Content-Length, Accept and User-Agent',
+    },
+    forwardResponseHeaders: {
+      type: 'array', items: HEADER_NAME, default: [...DEFAULTS.forwardResponseHeaders],
+      description: 'Provider headers sent to the client besides Content-Type, Content-Length, Content-Encoding, Retry-After, Retry-After-Ms and X-Request-Id',
+    },
     maxBodyBytes: { type: 'integer', minimum: 1, default: DEFAULTS.maxBodyBytes, description: 'Largest request body accepted (bytes); larger gets 413' },
     connectTimeoutMs: timeout('Time to connect to the provider (ms)', DEFAULTS.connectTimeoutMs),
     firstByteTimeoutMs: timeout('Time from the request fully sent until the provider sends its response headers (ms)', DEFAULTS.firstByteTimeoutMs),

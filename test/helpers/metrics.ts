@@ -1,0 +1,21 @@
+// test/helpers/metrics.ts
+// What tests read from the gateway's /metrics. One place, because the endpoint is moving off the
+// admin server.
+
+import type { Gateway } from './gateway';
+
+export async function metricsText(gateway: Gateway): Promise<string> {
+  const response = await fetch(`${gateway.adminUrl}/metrics`);
+  return response.text();
+}
+
+/**
+ * The longest event-loop delay since the previous read, in ms. prom-client resets its histogram at
+ * every scrape, so a read before an action and one after it bound the action. The histogram's
+ * timer ticks every 10 ms, and its samples include that tick: an idle loop reads about 10-11 ms.
+ */
+export async function eventLoopLagMaxMs(gateway: Gateway): Promise<number> {
+  const match = /^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? (\S+)$/m.exec(await metricsText(gateway));
+  if (match === null) throw new Error('the gateway reports no nodejs_eventloop_lag_max_seconds');
+  return Number(match[1]) * 1000;
+}
