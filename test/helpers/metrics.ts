@@ -1,11 +1,10 @@
 // test/helpers/metrics.ts
-// What tests read from the gateway's /metrics. One place, because the endpoint is moving off the
-// admin server.
+// What tests read from the gateway's /metrics, on its ops listener.
 
 import type { Gateway } from './gateway';
 
 export async function metricsText(gateway: Gateway): Promise<string> {
-  const response = await fetch(`${gateway.adminUrl}/metrics`);
+  const response = await fetch(`${gateway.opsUrl}/metrics`);
   return response.text();
 }
 

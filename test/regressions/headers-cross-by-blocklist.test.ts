@@ -29,8 +29,8 @@ const PROVIDER_RESPONSE_HEADERS = {
 describe('regression: headers cross the gateway by blocklist', function () {
   const suite = gatewayInFront(startUpstream, (provider) => ({
     env: { LLM_PROVIDER_API_KEY: PROVIDER_KEY },
-    gatewayConfig: ({ port, adminPort }) => {
-      const config = buildGatewayConfig({ port, adminPort, providerUrl: provider.url, steps: [step('detail-error-formatter'), proxyStep()] }) as {
+    gatewayConfig: ({ port }) => {
+      const config = buildGatewayConfig({ port, providerUrl: provider.url, steps: [step('detail-error-formatter'), proxyStep()] }) as {
         apiEndpoints: Record<string, unknown>; pipelines: Record<string, unknown>;
       };
       config.apiEndpoints['custom'] = { host: '*', paths: ['/custom/v1/chat'], methods: ['POST'] };

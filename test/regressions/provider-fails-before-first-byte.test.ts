@@ -30,8 +30,8 @@ function headersThen(what: 'reset' | 'quiet', status: number, headers: Record<st
 
 describe('regression: a provider that fails before the first body byte leaves the client a bare reset', function () {
   const suite = gatewayInFront(startProviderStub, (stub) => ({
-    gatewayConfig: ({ port, adminPort }) => {
-      const config = buildGatewayConfig({ port, adminPort, providerUrl: stub.url, steps: [step('detail-error-formatter'), proxyStep({ idleTimeoutMs: IDLE_MS })] }) as {
+    gatewayConfig: ({ port }) => {
+      const config = buildGatewayConfig({ port, providerUrl: stub.url, steps: [step('detail-error-formatter'), proxyStep({ idleTimeoutMs: IDLE_MS })] }) as {
         apiEndpoints: Record<string, unknown>; pipelines: Record<string, unknown>;
       };
       config.apiEndpoints['gw'] = { host: '*', paths: ['/gw/v1/chat'], methods: ['POST'] };

@@ -33,8 +33,8 @@ function trickle(contentType: string, piece: string): (exchange: StubExchange) =
 
 describe('regression: a provider that trickles bytes holds both connections forever', function () {
   const suite = gatewayInFront(startProviderStub, (stub) => ({
-    gatewayConfig: ({ port, adminPort }) => {
-      const config = buildGatewayConfig({ port, adminPort, providerUrl: stub.url, steps: [step('detail-error-formatter'), proxyStep()] }) as {
+    gatewayConfig: ({ port }) => {
+      const config = buildGatewayConfig({ port, providerUrl: stub.url, steps: [step('detail-error-formatter'), proxyStep()] }) as {
         apiEndpoints: Record<string, unknown>; pipelines: Record<string, unknown>;
       };
       config.apiEndpoints['short'] = { host: '*', paths: ['/short/v1/chat'], methods: ['POST'] };

@@ -6,8 +6,11 @@
 
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
-/** What a chat request needs the provider to see. */
-export const REQUEST_HEADERS: readonly string[] = Object.freeze(['content-type', 'content-length', 'accept', 'user-agent']);
+/**
+ * What a chat request needs the provider to see. The body is forwarded byte for byte, so its
+ * coding (a client may gzip a long prompt) travels with it.
+ */
+export const REQUEST_HEADERS: readonly string[] = Object.freeze(['content-type', 'content-length', 'content-encoding', 'accept', 'user-agent']);
 
 /** What a client needs of the provider's answer: the body's framing, when to retry, which request it was. */
 export const RESPONSE_HEADERS: readonly string[] = Object.freeze(['content-type', 'content-length', 'content-encoding', 'retry-after', 'retry-after-ms', 'x-request-id']);
