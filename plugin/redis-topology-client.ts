@@ -59,7 +59,8 @@ export function createTopologyClient(topology: ConnectedTopology, bounded: Redis
         scaleReads: 'master',
         // Auto-pipelined commands whose slot is migrating came back as "Too many Cluster
         // redirections" (ASK not followed): every decision on that bucket failed during a slot
-        // move (test/redis-cluster.test.ts). Cluster nodes send each command on its own.
+        // move (test/redis-cluster.test.ts). Cluster nodes send each command on its own, and the
+        // store does not batch Cluster decisions either.
         redisOptions: { ...(redisOptions ?? {}), ...bounded, enableAutoPipelining: false },
       };
       return new Cluster(topology.nodes.map(({ host, port }) => ({ host, port })), options);

@@ -23,10 +23,9 @@ function boundedOptions(settings: RedisClientSettings): RedisOptions {
   return {
     // While Redis is away, commands fail at once instead of queueing behind a reconnect.
     enableOfflineQueue: false,
-    // Decisions issued in one event-loop turn go out in one write: 14% less gateway CPU per
-    // proxied request on the bench, one EVALSHA per decision still. Not for Cluster nodes (see
-    // redis-topology-client.ts).
-    enableAutoPipelining: true,
+    // The store batches its decisions itself (stores/redis-store.ts); auto-pipelining held a
+    // batch back while the previous one was in flight, and a user's option must not bring it back.
+    enableAutoPipelining: false,
     commandTimeout: settings.commandTimeoutMs,
     maxRetriesPerRequest: 0,
     connectTimeout: 1_000,

@@ -188,6 +188,18 @@ describe('token-bucket-rate-limit on Redis: failures', function () {
     expect((await timed(gateway, KEY)).status).to.equal(429);
   });
 
+  it('reloads its script after SCRIPT FLUSH for a whole pipelined batch of decisions', async function () {
+    await redis.command('FLUSHALL');
+    const gateway = await gatewayWith({});
+    expect((await timed(gateway, KEY)).status).to.equal(200);
+    await redis.command('SCRIPT', 'FLUSH');
+    // Sent at once, they reach the store in one event-loop turn or a few: one pipeline of
+    // EVALSHAs, each answered NOSCRIPT and sent again as EVAL. Capacity 2, one token left.
+    const statuses = (await Promise.all(Array.from({ length: 20 }, () => timed(gateway, KEY)))).map((answer) => answer.status);
+    expect(statuses.filter((status) => status === 200), `statuses ${statuses.join(',')}`).to.have.length(1);
+    expect(statuses.filter((status) => status === 429)).to.have.length(19);
+  });
+
   it('names its Redis keys by hash: no key, key id or IP in them', async function () {
     const keys = await redis.command('KEYS', '*');
     expect(keys).to.match(/tbrl:\{[A-Za-z0-9_-]+\}/);
