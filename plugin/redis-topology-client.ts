@@ -25,8 +25,8 @@ export function reconnectDelay(times: number): number {
 
 /**
  * `bounded` holds the options that keep a request's wait short whatever happens to Redis
- * (no offline queue, a command timeout, no per-request retries); they are applied after the
- * topology's own options so that no topology can lose them.
+ * (no offline queue, no per-request retries, no auto-pipelining; the decision timeout is the
+ * store's own); they are applied after the topology's own options so that no topology can lose them.
  */
 export function createTopologyClient(topology: ConnectedTopology, bounded: RedisOptions): TopologyClient {
   switch (topology.kind) {

@@ -8,8 +8,9 @@ import type { RedisTopologySettings } from './redis-topology';
 
 export interface PluginSettings extends RedisTopologySettings {
   /**
-   * Longest wait for one Redis command, ms. Default 100: an answer within the bound during an
-   * outage. Past it the decision fails and the policy's failureMode answers.
+   * Longest wait for Redis' answer to one decision, ms, from when it was written. Default 100: an
+   * answer within the bound during an outage. Past it (judged once the replies that already came
+   * have been read) the decision fails and the policy's failureMode answers.
    */
   readonly redisCommandTimeoutMs: number;
 }
@@ -28,7 +29,7 @@ export const settingsSchema = {
     redisClusterNodes: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Redis Cluster seed nodes, host:port,host:port' },
     redisSentinels: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Redis Sentinels, host:port,host:port' },
     redisSentinelName: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Name the sentinels monitor the primary under' },
-    redisCommandTimeoutMs: { type: 'integer', minimum: 1, default: DEFAULT_SETTINGS.redisCommandTimeoutMs, description: 'Longest wait for one Redis command (ms)' },
+    redisCommandTimeoutMs: { type: 'integer', minimum: 1, default: DEFAULT_SETTINGS.redisCommandTimeoutMs, description: 'Longest wait for Redis to answer one rate-limit decision (ms)' },
   },
 } as const;
 

@@ -9,13 +9,15 @@
 // auto-pipelining, which this replaces, held a batch back while the previous one was in flight
 // (two round trips under concurrency). On a Cluster each decision is sent on its own: ioredis does
 // not redirect a pipeline whose commands meet MOVED/ASK only in part (auto-pipelined decisions
-// failed that way during a slot migration, test/redis-cluster.test.ts).
+// failed that way during a slot migration, test/redis-cluster.test.ts). The timeout is the
+// store's own, see reply-deadlines.ts.
 
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Cluster, type Result } from 'ioredis';
 import { untilFirstReady, type TopologyClient } from '../redis-topology-client';
+import { RedisReplyTimeoutError, ReplyDeadlines, type AwaitingReply } from './reply-deadlines';
 import type { BucketLimits, BucketStore, TakeResult } from './store';
 import { TurnBatcher } from './turn-batcher';
 
@@ -55,8 +57,8 @@ function toResult(reply: TakeReply): TakeResult {
   return { allowed: allowed === 1, remaining: Number(tokens), retryAfterMs: retryAfterUs / 1000, fullInMs: fullInUs / 1000 };
 }
 
-/** Decisions written in one go, answered together. */
-class SentTakes {
+/** Decisions written in one go: answered together, or failed together when Redis stays silent. */
+class SentTakes implements AwaitingReply {
   answered = false;
 
   constructor(private readonly takes: readonly PendingTake[]) {}
@@ -77,15 +79,24 @@ class SentTakes {
     this.answered = true;
     for (const take of this.takes) take.reject(error);
   }
+
+  expire(error: RedisReplyTimeoutError): void {
+    this.fail(error);
+  }
 }
 
 export class RedisStore implements BucketStore {
   readonly kind = 'redis';
+  private readonly deadlines: ReplyDeadlines;
   private readonly send: (take: PendingTake) => void;
 
-  /** `connectWaitMs`: how long a decision may wait for the client's very first connection. */
-  constructor(private readonly client: TopologyClient, private readonly connectWaitMs: number) {
+  /**
+   * `timeoutMs`: how long a decision waits for Redis' answer once written, and, before the
+   * client's very first connection, how long it may wait for that connection.
+   */
+  constructor(private readonly client: TopologyClient, private readonly timeoutMs: number) {
     defineTakeCommand(client);
+    this.deadlines = new ReplyDeadlines(timeoutMs);
     if (client instanceof Cluster) {
       this.send = (take) => this.write([take]);
     } else {
@@ -95,7 +106,7 @@ export class RedisStore implements BucketStore {
   }
 
   take(key: string, limits: BucketLimits, cost: number): Promise<TakeResult> {
-    const connecting = untilFirstReady(this.client, this.connectWaitMs);
+    const connecting = untilFirstReady(this.client, this.timeoutMs);
     if (connecting !== undefined) return connecting.then(() => this.decide(key, limits, cost));
     return this.decide(key, limits, cost);
   }
@@ -106,7 +117,7 @@ export class RedisStore implements BucketStore {
     });
   }
 
-  /** One socket write for `takes`: a single command, or a pipeline. */
+  /** One socket write for `takes` (a single command, or a pipeline), and its deadline. */
   private write(takes: readonly PendingTake[]): void {
     const sent = new SentTakes(takes);
     const [first] = takes;
@@ -122,16 +133,17 @@ export class RedisStore implements BucketStore {
     } catch (error: unknown) {
       // This runs from setImmediate: a throw here would end the process, not one request.
       sent.fail(error);
+      return;
     }
+    this.deadlines.track(sent);
   }
 }
 
 export type StoreErrorKind = 'timeout' | 'connection' | 'script';
 
-/** Sorts a store failure for the metrics: a slow event loop and a dead Redis need different fixes. */
+/** Sorts a store failure for the metrics: a slow Redis, a lost one and a broken script need different fixes. */
 export function storeErrorKind(error: unknown): StoreErrorKind {
-  const message = error instanceof Error ? error.message : String(error);
-  if (/timed out/i.test(message)) return 'timeout';
+  if (error instanceof RedisReplyTimeoutError) return 'timeout';
   if (error instanceof Error && error.name === 'ReplyError') return 'script';
   return 'connection';
 }
