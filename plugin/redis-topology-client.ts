@@ -25,8 +25,8 @@ export function reconnectDelay(times: number): number {
 
 /**
  * `bounded` holds the options that keep a request's wait short whatever happens to Redis
- * (no offline queue, a command timeout, no per-request retries); they are applied after the
- * topology's own options so that no topology can lose them.
+ * (no offline queue, no per-request retries, no auto-pipelining; the decision timeout is the
+ * store's own); they are applied after the topology's own options so that no topology can lose them.
  */
 export function createTopologyClient(topology: ConnectedTopology, bounded: RedisOptions): TopologyClient {
   switch (topology.kind) {
@@ -59,7 +59,8 @@ export function createTopologyClient(topology: ConnectedTopology, bounded: Redis
         scaleReads: 'master',
         // Auto-pipelined commands whose slot is migrating came back as "Too many Cluster
         // redirections" (ASK not followed): every decision on that bucket failed during a slot
-        // move (test/redis-cluster.test.ts). Cluster nodes send each command on its own.
+        // move (test/redis-cluster.test.ts). Cluster nodes send each command on its own, and the
+        // store does not batch Cluster decisions either.
         redisOptions: { ...(redisOptions ?? {}), ...bounded, enableAutoPipelining: false },
       };
       return new Cluster(topology.nodes.map(({ host, port }) => ({ host, port })), options);

@@ -12,34 +12,30 @@ import { describeRedisTopology } from './redis-topology';
 /** Grace before a replaced client is closed: decisions started on it may still be waiting. */
 const REPLACED_CLIENT_GRACE_MS = 5_000;
 
-export interface RedisClientSettings {
-  /** Longest wait for one command; past it the decision fails (failureMode decides). */
-  readonly commandTimeoutMs: number;
-}
-
 let current: { signature: string; client: TopologyClient } | undefined;
 
-function boundedOptions(settings: RedisClientSettings): RedisOptions {
-  return {
-    // While Redis is away, commands fail at once instead of queueing behind a reconnect.
-    enableOfflineQueue: false,
-    // Decisions issued in one event-loop turn go out in one write: 14% less gateway CPU per
-    // proxied request on the bench, one EVALSHA per decision still. Not for Cluster nodes (see
-    // redis-topology-client.ts).
-    enableAutoPipelining: true,
-    commandTimeout: settings.commandTimeoutMs,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1_000,
-    keyPrefix: '',
-    lazyConnect: false,
-  };
-}
+/**
+ * Options that keep a request's wait bounded whatever Redis does. No ioredis `commandTimeout`:
+ * the decision timeout is the store's own (stores/reply-deadlines.ts), judged after pending
+ * replies have been read, which a command timer is not. No auto-pipelining either: the store
+ * batches its decisions itself (stores/redis-store.ts), and a user's option must not bring back
+ * the batch that waits for the previous one.
+ */
+const BOUNDED_OPTIONS: RedisOptions = Object.freeze({
+  // While Redis is away, commands fail at once instead of queueing behind a reconnect.
+  enableOfflineQueue: false,
+  enableAutoPipelining: false,
+  maxRetriesPerRequest: 0,
+  connectTimeout: 1_000,
+  keyPrefix: '',
+  lazyConnect: false,
+});
 
-export function redisClientFor(topology: ConnectedTopology, settings: RedisClientSettings): TopologyClient {
-  const signature = JSON.stringify({ topology, settings });
+export function redisClientFor(topology: ConnectedTopology): TopologyClient {
+  const signature = JSON.stringify(topology);
   if (current?.signature === signature) return current.client;
   const previous = current?.client;
-  const client = createTopologyClient(topology, boundedOptions(settings));
+  const client = createTopologyClient(topology, { ...BOUNDED_OPTIONS });
   trackFirstReady(client);
   let lastError = '';
   client.on('error', (error: Error) => {

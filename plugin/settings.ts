@@ -8,8 +8,9 @@ import type { RedisTopologySettings } from './redis-topology';
 
 export interface PluginSettings extends RedisTopologySettings {
   /**
-   * Longest wait for one Redis command, ms. Default 100: an answer within the bound during an
-   * outage. Past it the decision fails and the policy's failureMode answers.
+   * Longest wait for Redis' answer to one decision, ms, from when it was written. Default 100: an
+   * answer within the bound during an outage. Past it (judged once the replies that already came
+   * have been read) the decision fails and the policy's failureMode answers.
    */
   readonly redisCommandTimeoutMs: number;
   /** Most connections the public listener keeps open; undefined: derived from the fd limit. */
@@ -43,7 +44,7 @@ export const settingsSchema = {
     redisClusterNodes: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Redis Cluster seed nodes, host:port,host:port' },
     redisSentinels: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Redis Sentinels, host:port,host:port' },
     redisSentinelName: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Name the sentinels monitor the primary under' },
-    redisCommandTimeoutMs: { type: 'integer', minimum: 1, default: DEFAULT_SETTINGS.redisCommandTimeoutMs, description: 'Longest wait for one Redis command (ms)' },
+    redisCommandTimeoutMs: { type: 'integer', minimum: 1, default: DEFAULT_SETTINGS.redisCommandTimeoutMs, description: 'Longest wait for Redis to answer one rate-limit decision (ms)' },
     maxConnections: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }], description: 'Most open connections on the public listener; default derived from the fd limit' },
     headersTimeoutMs: milliseconds('Time a client has to send its request headers (ms)', DEFAULT_SETTINGS.headersTimeoutMs),
     requestTimeoutMs: milliseconds('Time a client has to send its whole request (ms)', DEFAULT_SETTINGS.requestTimeoutMs),

@@ -19,10 +19,10 @@ const REFILL_PER_SECOND = 10;
 const RUN_MS = 6000;
 const CONNECTIONS = 120;
 /**
- * Exactness is the point here, not timeouts: on a busy 2-core machine the event loop alone can
- * hold a reply past the default 100 ms, and a decision failed closed would read as a failure.
+ * The shipped command timeout: neither a busy gateway loop nor a slot move may turn a decision
+ * Redis answered into a failure.
  */
-const PLUGIN_SETTINGS = (cluster: RedisClusterTopology): Record<string, unknown> => ({ redisClusterNodes: cluster.nodesSetting, redisCommandTimeoutMs: 2000 });
+const PLUGIN_SETTINGS = (cluster: RedisClusterTopology): Record<string, unknown> => ({ redisClusterNodes: cluster.nodesSetting });
 
 function remainingOf(field: string | null): number | undefined {
   const match = /;r=(\d+)/.exec(field ?? '');
@@ -107,7 +107,7 @@ describe('token-bucket-rate-limit on a Redis Cluster', function () {
       const upper = tokenBucketBound(CAPACITY, REFILL_PER_SECOND, tally.windowMs);
       expect(tally.admitted, `${id}: admitted ${tally.admitted}, bound ${upper}`).to.be.at.most(upper);
       const failures = own.filter((s) => s.status !== 200 && s.status !== 429);
-      expect(failures.length, `${id}: no failures (statuses ${failures.map((f) => `${f.status} after ${f.doneAt - f.sentAt} ms`).join(', ')})\n${gateways.map((g) => g.logs.split('\n').filter((l) => /store failed|redis/.test(l)).slice(0, 5).join('\n')).join('\n')}`).to.equal(0);
+      expect(failures.length, `${id}: no failures (statuses ${failures.map((f) => `${f.status} after ${f.doneAt - f.sentAt} ms: ${f.body.slice(0, 100)}`).join(', ')})\n${gateways.map((g) => g.logs.split('\n').filter((l) => /store failed|redis connection|provider request failed/.test(l)).slice(0, 5).join('\n')).join('\n')}`).to.equal(0);
       admitted += tally.admitted;
       bound += upper;
       lowest += tokenBucketBound(CAPACITY, REFILL_PER_SECOND, innerMs);

@@ -101,3 +101,10 @@ export function tallyByIdentity(shots: readonly Shot[]): Map<string, IdentityTal
 export function tokenBucketBound(capacity: number, refillPerSecond: number, windowMs: number): number {
   return capacity + Math.floor((refillPerSecond * windowMs) / 1000);
 }
+
+/** The p-th percentile (0–100, nearest rank) of the shots' latencies (doneAt − sentAt), ms. */
+export function latencyPercentile(shots: readonly Shot[], p: number): number {
+  const sorted = shots.map((s) => s.doneAt - s.sentAt).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
+}

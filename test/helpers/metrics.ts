@@ -8,6 +8,18 @@ export async function metricsText(gateway: Gateway): Promise<string> {
   return response.text();
 }
 
+/** The value of `name{labels}` on the gateway's metrics endpoint; 0 when the series is absent. */
+export async function metricValue(gateway: Gateway, name: string, labels: Record<string, string>): Promise<number> {
+  const text = await metricsText(gateway);
+  const wanted = Object.entries(labels).map(([label, value]) => `${label}="${value}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const labelText = line.slice(name.length + 1, line.indexOf('}'));
+    if (wanted.every((pair) => labelText.split(',').includes(pair))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return 0;
+}
+
 /**
  * The longest event-loop delay since the previous read, in ms. prom-client resets its histogram at
  * every scrape, so a read before an action and one after it bound the action. The histogram's

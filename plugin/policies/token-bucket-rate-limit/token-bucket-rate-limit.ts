@@ -25,8 +25,7 @@ function storeFromSettings(): BucketStore {
   const settings = settingsOf(pluginState.settings);
   const topology = parseRedisTopology(settings);
   if (topology.kind === 'none') return memoryStore();
-  const commandTimeoutMs = settings.redisCommandTimeoutMs;
-  return new RedisStore(redisClientFor(topology, { commandTimeoutMs }), commandTimeoutMs);
+  return new RedisStore(redisClientFor(topology), settings.redisCommandTimeoutMs);
 }
 
 export function tokenBucketRateLimit(params: Readonly<Record<string, unknown>>): RequestHandler {
