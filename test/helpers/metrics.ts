@@ -21,12 +21,18 @@ export async function metricValue(gateway: Gateway, name: string, labels: Record
 }
 
 /**
- * The longest event-loop delay since the previous read, in ms. prom-client resets its histogram at
- * every scrape, so a read before an action and one after it bound the action. The histogram's
- * timer ticks every 10 ms, and its samples include that tick: an idle loop reads about 10-11 ms.
+ * The longest event-loop delay since the previous read, in ms, beyond the sampling tick.
+ * prom-client samples the loop with a 10 ms timer and reports each sample's whole delay (an idle
+ * loop reads 10-11 ms), so the least sample of the same window, the tick itself, is taken off.
+ * prom-client resets its histogram at every scrape: a read before an action and one after it
+ * bound the action.
  */
 export async function eventLoopLagMaxMs(gateway: Gateway): Promise<number> {
-  const match = /^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? (\S+)$/m.exec(await metricsText(gateway));
-  if (match === null) throw new Error('the gateway reports no nodejs_eventloop_lag_max_seconds');
-  return Number(match[1]) * 1000;
+  const text = await metricsText(gateway);
+  const value = (name: string): number => {
+    const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+    if (match === null) throw new Error(`the gateway reports no ${name}`);
+    return Number(match[1]) * 1000;
+  };
+  return Math.max(0, value('nodejs_eventloop_lag_max_seconds') - value('nodejs_eventloop_lag_min_seconds'));
 }

@@ -5,10 +5,13 @@
 // beat about 1:1000, so its bombs are one just under the 64 KiB body limit (64 MiB inflated) and
 // one of 2 MB (2 GiB) that the limit cuts.
 //
+// Lag is each sampled delay beyond the 10 ms sampling tick (test/helpers/metrics.ts).
+//
 // The load generator and the stand-in provider run in this process, on the same two cores as the
-// gateway. A second in which this process's own loop also stalled past 20 ms is the machine (or
-// the generator sending a burst after its stall), not the gateway's work: such seconds are
-// reported, and left out of the lag check. A stall of the gateway alone, which is what a bomb
+// gateway, and serve as the control: a second in which this process's own loop also stalled past
+// half the bound is the machine (both processes waiting for a core at once, or the generator
+// sending a burst after its stall), not the gateway's work: such seconds are reported, and left
+// out of the lag check. A stall of the gateway alone, which is what a bomb
 // inflated on its loop causes, is never left out.
 
 import { expect } from 'chai';
@@ -31,6 +34,8 @@ const PHASE_MS = 8000;
 /** The first seconds of traffic (compiling, growing the heap) lag 40-75 ms on their own. */
 const WARM_UP_MS = 10_000;
 const MAX_LAG_MS = 20;
+/** This process's own lag past which a second says more about the machine than the gateway. */
+const MACHINE_STALL_MS = MAX_LAG_MS / 2;
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
 const HEADERS = { 'content-type': 'application/json', 'X-API-Key': LOAD_KEY };
@@ -44,7 +49,7 @@ interface Phase { readonly answers: Answer[]; readonly bombAnswers: BombAnswer[]
 const round1 = (ms: number): number => Math.round(ms * 10) / 10;
 
 /** The seconds in which this process kept time, so the gateway's lag is its own. */
-const judged = (phase: Phase): Second[] => phase.seconds.filter((s) => s.testProcessMs <= MAX_LAG_MS);
+const judged = (phase: Phase): Second[] => phase.seconds.filter((s) => s.testProcessMs <= MACHINE_STALL_MS);
 
 describe('reliability: decompression bombs among ordinary traffic', function () {
   this.timeout(300_000);
@@ -105,7 +110,7 @@ describe('reliability: decompression bombs among ordinary traffic', function () 
     const sampler = (async () => {
       while (running) {
         await sleep(1000);
-        seconds.push({ gatewayMs: round1(await eventLoopLagMaxMs(gateway)), testProcessMs: round1(ownLoop.max / 1e6) });
+        seconds.push({ gatewayMs: round1(await eventLoopLagMaxMs(gateway)), testProcessMs: round1((ownLoop.max - ownLoop.min) / 1e6) });
         ownLoop.reset();
       }
     })();
