@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { type Gateway, proxyStep, startGateway, step } from '../test/helpers/gateway';
 import { startUpstream } from '../test/helpers/upstream';
-import { parseKeysFile } from '../plugin/policies/key-auth/keys-file';
+import { parseKeysFile } from '../plugin/policies/key-auth/keys-file-text';
 import { buildTable, prepareEntries, sha256Hex } from '../plugin/policies/key-auth/key-table';
 
 const DURATION_S = Number(process.env['BENCH_SECONDS'] ?? 5);

@@ -4,6 +4,7 @@
 // and rewrites everything else.
 
 import type { ServerResponse } from 'node:http';
+import { exchangeOf } from './http/exchange';
 import { messageForStatus } from './messages';
 
 /** An error a policy raises on purpose: its status and detail reach the client as they are. */
@@ -17,15 +18,6 @@ export class GatewayError extends Error {
     this.status = status;
     this.headers = Object.freeze({ ...headers });
   }
-}
-
-const DETAIL_WRITTEN = Symbol('llm-gateway.detailWritten');
-
-type MarkedResponse = ServerResponse & { [DETAIL_WRITTEN]?: true };
-
-/** True once `sendDetail` wrote this response: the formatter then lets it through untouched. */
-export function isDetailWritten(res: ServerResponse): boolean {
-  return (res as MarkedResponse)[DETAIL_WRITTEN] === true;
 }
 
 export function detailBody(detail: string): Buffer {
@@ -48,7 +40,7 @@ export function sendDetail(
     return;
   }
   const body = detailBody(detail);
-  (res as MarkedResponse)[DETAIL_WRITTEN] = true;
+  exchangeOf(res).detailWritten = true;
   res.removeHeader('content-encoding');
   res.removeHeader('transfer-encoding');
   res.removeHeader('etag');

@@ -5,6 +5,7 @@
 // values are small fixed sets; keys, key ids, paths and client IPs never become labels.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { egEventBus } from './eg/reload-hooks';
 
 export const registry = new Registry();
 
@@ -120,7 +121,7 @@ export const eventBusListeners = new Gauge({
   help: "Listeners on EG's event bus; flat across config reloads unless something leaks",
   registers: [registry],
   collect() {
-    const bus = require('express-gateway/lib/eventBus') as import('node:events').EventEmitter;
+    const bus = egEventBus();
     this.set(bus.eventNames().reduce((sum, name) => sum + bus.listenerCount(name), 0));
   },
 });

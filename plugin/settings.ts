@@ -4,7 +4,9 @@
 // which is why the schema cannot forbid additional properties. Which Redis topology the settings
 // name is parsed in redis-topology.ts.
 
-import type { RedisTopologySettings } from './redis-topology';
+import type { RedisTopologySettings } from './redis/topology';
+import { EG_PLUGIN_SETTINGS } from './eg/policy-registry';
+import { onlyDeclared } from './policies/closed-params';
 
 export interface PluginSettings extends RedisTopologySettings {
   /**
@@ -32,24 +34,27 @@ export const DEFAULT_SETTINGS = Object.freeze({
 
 const milliseconds = (description: string, fallback: number) => ({ type: 'integer', minimum: 1, maximum: 3_600_000, default: fallback, description });
 
+const properties = {
+  package: { type: 'string', description: 'Where EG loads the plugin from (EG\'s own setting)' },
+  redis: {
+    anyOf: [{ type: 'string' }, { type: 'object' }, { type: 'null' }],
+    description: 'One Redis node: redis:// URL or ioredis options (or { cluster } / { sentinels, name }); empty for in-process buckets',
+  },
+  redisClusterNodes: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Redis Cluster seed nodes, host:port,host:port' },
+  redisSentinels: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Redis Sentinels, host:port,host:port' },
+  redisSentinelName: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Name the sentinels monitor the primary under' },
+  redisCommandTimeoutMs: { type: 'integer', minimum: 1, default: DEFAULT_SETTINGS.redisCommandTimeoutMs, description: 'Longest wait for Redis to answer one rate-limit decision (ms)' },
+  maxConnections: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }], description: 'Most open connections on the public listener; default derived from the fd limit' },
+  headersTimeoutMs: milliseconds('Time a client has to send its request headers (ms)', DEFAULT_SETTINGS.headersTimeoutMs),
+  requestTimeoutMs: milliseconds('Time a client has to send its whole request (ms)', DEFAULT_SETTINGS.requestTimeoutMs),
+  keepAliveTimeoutMs: milliseconds('How long an idle keep-alive connection is kept (ms)', DEFAULT_SETTINGS.keepAliveTimeoutMs),
+} as const;
+
 export const settingsSchema = {
   $id: 'http://express-gateway.io/schemas/plugins/llm-gateway.json',
   type: 'object',
-  properties: {
-    package: { type: 'string', description: 'Where EG loads the plugin from (EG\'s own setting)' },
-    redis: {
-      anyOf: [{ type: 'string' }, { type: 'object' }, { type: 'null' }],
-      description: 'One Redis node: redis:// URL or ioredis options (or { cluster } / { sentinels, name }); empty for in-process buckets',
-    },
-    redisClusterNodes: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Redis Cluster seed nodes, host:port,host:port' },
-    redisSentinels: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Redis Sentinels, host:port,host:port' },
-    redisSentinelName: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Name the sentinels monitor the primary under' },
-    redisCommandTimeoutMs: { type: 'integer', minimum: 1, default: DEFAULT_SETTINGS.redisCommandTimeoutMs, description: 'Longest wait for Redis to answer one rate-limit decision (ms)' },
-    maxConnections: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }], description: 'Most open connections on the public listener; default derived from the fd limit' },
-    headersTimeoutMs: milliseconds('Time a client has to send its request headers (ms)', DEFAULT_SETTINGS.headersTimeoutMs),
-    requestTimeoutMs: milliseconds('Time a client has to send its whole request (ms)', DEFAULT_SETTINGS.requestTimeoutMs),
-    keepAliveTimeoutMs: milliseconds('How long an idle keep-alive connection is kept (ms)', DEFAULT_SETTINGS.keepAliveTimeoutMs),
-  },
+  properties,
+  propertyNames: onlyDeclared(properties, EG_PLUGIN_SETTINGS),
 } as const;
 
 const integerOr = (value: unknown, fallback: number): number => (typeof value === 'number' && Number.isInteger(value) ? value : fallback);

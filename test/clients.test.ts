@@ -11,7 +11,7 @@ import type http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
-import { createDemoProvider } from '../plugin/demo/demo-provider';
+import { createDemoProvider } from '../plugin/cli/demo-provider';
 import { type Gateway, proxyStep, REPO_ROOT, startGateway, step } from './helpers/gateway';
 import { postChat } from './helpers/http';
 import { type StubExchange, startProviderStub } from './fixtures/provider-stub';

@@ -12,7 +12,7 @@ import { runLoad, tallyByIdentity, tokenBucketBound, type Shot } from './helpers
 import { RedisClusterTopology, type ClusterNode } from './helpers/redis-topologies';
 import { Upstream } from './helpers/upstream';
 import { bucketKeyName } from '../plugin/stores/redis-store';
-import { createTopologyClient, probeTopology, READINESS_PROBE_KEY } from '../plugin/redis-topology-client';
+import { createTopologyClient, probeTopology, READINESS_PROBE_KEY } from '../plugin/redis/connect';
 
 const CAPACITY = 10;
 const REFILL_PER_SECOND = 10;

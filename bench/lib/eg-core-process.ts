@@ -4,7 +4,7 @@
 // it first creates a user and a core key-auth credential in EG's db (the directory's
 // system.config.yml points db.redis at the bench redis) and prints `{"apiKey":"id:secret"}`.
 
-import { prepareEgConfig } from '../../plugin/cli/eg-config';
+import { prepareEgConfig } from '../../plugin/eg/config';
 
 interface EgServices {
   user: { insert(user: Record<string, string>): Promise<{ id: string }> };

@@ -5,10 +5,11 @@
 
 import path from 'node:path';
 import { logger } from '../logger';
-import { prepareEgConfig } from './eg-config';
-import { requirePluginOnLoad } from './plugin-check';
-import { startDemoProvider } from '../demo/demo-provider';
-import { REDIS_ENV, redisTopologyFromEnv } from '../redis-topology';
+import { prepareEgConfig } from '../eg/config';
+import { requirePluginOnLoad } from '../eg/plugin-loader';
+import manifest = require('../manifest');
+import { startDemoProvider } from './demo-provider';
+import { REDIS_ENV, redisTopologyFromEnv } from '../redis/topology';
 
 const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
   } catch (error: unknown) {
     fatal(`cannot load the config in ${configDir}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  requirePluginOnLoad();
+  requirePluginOnLoad(manifest.policies);
   try {
     const gateway = require('express-gateway') as () => { load(dir: string): { run(): Promise<unknown> } };
     await gateway().load(configDir).run();

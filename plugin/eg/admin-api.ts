@@ -7,7 +7,8 @@
 
 import net from 'node:net';
 import type { Server } from 'node:http';
-import type { GatewayConfig } from '../eg-types';
+import { appOfServer } from './app-of-server';
+import type { GatewayConfig } from './types';
 
 /** Fields that hold a secret in what the admin API serves (key-auth entries, the proxy, EG's own credentials). */
 const SECRET_FIELDS: ReadonlySet<string> = new Set(['key', 'providerApiKey', 'keySecret', 'password', 'secret']);
@@ -57,9 +58,9 @@ const redactedApps = new WeakSet<object>();
  * routes answer with `res.json`; the app's own response prototype is patched, once.
  */
 export function redactAdminAnswers(adminServer: Server): void {
-  const app = adminServer.listeners('request')[0] as { response?: { json?: unknown } } | undefined;
-  const response = app?.response;
-  if (typeof app !== 'function' || response === undefined || typeof response.json !== 'function') {
+  const app = appOfServer(adminServer);
+  const response = (app as { response?: { json?: unknown } } | undefined)?.response;
+  if (app === undefined || response === undefined || typeof response.json !== 'function') {
     throw new Error("EG's admin server has no Express app as its request listener: cannot redact its answers");
   }
   if (redactedApps.has(app)) return;

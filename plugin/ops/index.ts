@@ -5,7 +5,7 @@
 
 import type { Server } from 'node:http';
 import { assertAdminOnLoopback, redactAdminAnswers } from '../eg/admin-api';
-import type { PluginContext } from '../eg-types';
+import type { PluginContext } from '../eg/types';
 import { opsAddressFromEnv, startOpsServer } from './ops-server';
 import { observeRequests } from './request-observer';
 import { installReloadGuard } from './reload-guard';

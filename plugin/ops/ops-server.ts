@@ -6,7 +6,7 @@
 // whatever gateway.config.yml says, and it starts once per process (EG re-runs `init` on reloads).
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { EgConfig } from '../eg-types';
+import type { EgConfig } from '../eg/types';
 import { detailBody } from '../errors';
 import { logger } from '../logger';
 import { MESSAGES } from '../messages';

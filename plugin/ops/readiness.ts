@@ -5,11 +5,23 @@
 // still serve, and taking them all out of rotation at once for a slow shared Redis would turn a
 // degraded limit into an outage. The body then says "degraded" and why.
 
-import type { GatewayConfig } from '../eg-types';
-import { readinessChecks } from '../health';
+import type { GatewayConfig } from '../eg/types';
 import { opsState } from './state';
 
-export const READINESS_CHECK_TIMEOUT_MS = 500;
+const READINESS_CHECK_TIMEOUT_MS = 500;
+
+type ReadinessCheck = () => Promise<void>;
+
+/** Checks that parts of the plugin register (the Redis client registers a ping), keyed by name so a reload replaces one. */
+const checks = new Map<string, ReadinessCheck>();
+
+export function registerReadinessCheck(name: string, check: ReadinessCheck): void {
+  checks.set(name, check);
+}
+
+export function unregisterReadinessCheck(name: string): void {
+  checks.delete(name);
+}
 
 export type ReadinessStatus = 'ready' | 'degraded' | 'not ready';
 
@@ -58,22 +70,22 @@ export function someLimiterFailsClosed(gatewayConfig: GatewayConfig): boolean {
 }
 
 export async function readiness(gatewayConfig: GatewayConfig): Promise<Readiness> {
-  const checks: Record<string, string> = { config: opsState.configLoaded ? 'ok' : 'ok (last reload rejected; the previous config serves)' };
-  const entries = [...readinessChecks()];
-  const results = await Promise.allSettled(entries.map(([, check]) => withTimeout(check, READINESS_CHECK_TIMEOUT_MS)));
+  const results: Record<string, string> = { config: opsState.configLoaded ? 'ok' : 'ok (last reload rejected; the previous config serves)' };
+  const entries = [...checks];
+  const settled = await Promise.allSettled(entries.map(([, check]) => withTimeout(check, READINESS_CHECK_TIMEOUT_MS)));
   let failed = false;
-  results.forEach((result, index) => {
+  settled.forEach((result, index) => {
     const name = entries[index]?.[0] ?? 'unknown';
     if (result.status === 'fulfilled') {
-      checks[name] = 'ok';
+      results[name] = 'ok';
       return;
     }
     failed = true;
-    checks[name] = reasonOf(result.reason);
+    results[name] = reasonOf(result.reason);
   });
   // A rejected reload leaves the old config serving: the gateway is still ready, the check says why.
-  if (!failed) return { status: 'ready', checks };
-  if (someLimiterFailsClosed(gatewayConfig)) return { status: 'not ready', checks };
-  for (const [name] of entries) if (checks[name] !== 'ok') checks[name] = `degraded (every limiter fails open): ${checks[name]}`;
-  return { status: 'degraded', checks };
+  if (!failed) return { status: 'ready', checks: results };
+  if (someLimiterFailsClosed(gatewayConfig)) return { status: 'not ready', checks: results };
+  for (const [name] of entries) if (results[name] !== 'ok') results[name] = `degraded (every limiter fails open): ${results[name]}`;
+  return { status: 'degraded', checks: results };
 }

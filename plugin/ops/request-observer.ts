@@ -4,7 +4,8 @@
 // 'close' hook: it does not wrap the app, so the catch-all can still find the app afterwards.
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { GatewayRequest } from '../eg-types';
+import type { GatewayRequest } from '../eg/types';
+import { knownExchange } from '../http/exchange';
 import { identityOf } from '../identity';
 import { accessLogger } from '../logger';
 import { httpRequestSeconds, httpRequests } from '../metrics';
@@ -32,8 +33,7 @@ function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const status = res.statusCode;
     httpRequests.inc({ pipeline, method, status_class: res.writableFinished ? statusClass(status) : 'aborted' });
     httpRequestSeconds.observe({ pipeline }, seconds);
-    const locals = (res as ServerResponse & { locals?: Record<string, unknown> }).locals;
-    const upstreamStatus = typeof locals?.['upstreamStatus'] === 'number' ? locals['upstreamStatus'] : undefined;
+    const upstreamStatus = knownExchange(res)?.upstreamStatus;
     accessLogger.info({
       requestId: gwReq.egContext?.requestID,
       pipeline,

@@ -6,10 +6,10 @@
 
 import type { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
-import type { EgConfig } from '../eg-types';
+import type { EgConfig } from '../eg/types';
 import { logger } from '../logger';
 import { destroyAgents } from '../policies/proxy/agents';
-import { closeRedis } from '../redis';
+import { closeRedis } from '../redis/client';
 import { reloadOnSignal } from './reload-guard';
 import { opsState } from './state';
 

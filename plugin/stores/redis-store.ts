@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Cluster, type Result } from 'ioredis';
-import { untilFirstReady, type TopologyClient } from '../redis-topology-client';
+import { untilFirstReady, type TopologyClient } from '../redis/connect';
 import { RedisReplyTimeoutError, ReplyDeadlines, type AwaitingReply } from './reply-deadlines';
 import type { BucketLimits, BucketStore, TakeResult } from './store';
 import { TurnBatcher } from './turn-batcher';

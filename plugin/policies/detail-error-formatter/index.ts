@@ -1,7 +1,7 @@
 // plugin/policies/detail-error-formatter/index.ts
 // The policy as EG registers it.
 
-import type { PolicyDefinition } from '../../eg-types';
+import type { PolicyDefinition } from '../../eg/types';
 import { detailErrorFormatter } from './detail-error-formatter';
 import { schema } from './schema';
 

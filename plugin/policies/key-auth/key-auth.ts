@@ -4,46 +4,30 @@
 // lookup per request.
 
 import type { NextFunction, RequestHandler, Response } from 'express';
-import type { EgConfig, GatewayRequest } from '../../eg-types';
+import type { EgConfig, GatewayRequest } from '../../eg/types';
 import { sendDetail } from '../../errors';
+import { registerSecrets } from '../../http/secrets';
 import { logger } from '../../logger';
 import { MESSAGES } from '../../messages';
 import { authFailures } from '../../metrics';
-import { resolveOptions } from '../../options';
-import { registerSecrets } from '../../secrets';
-import { buildTable, prepareEntries, sha256Hex, type KeyRecord, type KeyTable } from './key-table';
-import { keysFileSource, resolveKeysFile, type KeysFileSource } from './keys-file';
+import { resolveOptions } from '../resolve-options';
+import { prepareEntries, sha256Hex, type KeyRecord, type KeyTable } from './key-table';
+import { keysFileSource } from './keys-file';
+import { LiveKeyTable } from './live-table';
 import { DEFAULTS, type FailureReason, type KeyAuthOptions } from './options';
+import { takePresentedKey } from './presented-key';
 
 export function keyAuth(params: Readonly<Record<string, unknown>>, config: EgConfig): RequestHandler {
   const options: KeyAuthOptions = resolveOptions(DEFAULTS, params);
-  const inline = prepareEntries(options.keys, 'keys');
-  const source: KeysFileSource | undefined = options.keysFile === '' ? undefined : keysFileSource(resolveKeysFile(options.keysFile));
+  const source = options.keysFile === '' ? undefined : keysFileSource(options.keysFile);
   if (source !== undefined && !source.hasRecords) {
     throw new Error(`key-auth: keysFile "${options.keysFile}": ${source.lastError ?? 'no valid version could be read'}`);
   }
-
-  const merge = (): KeyTable => (source === undefined ? buildTable(inline) : inline.length === 0 ? source.table : buildTable(inline, source.records));
-  let table: KeyTable = merge();
-  let generation = source?.generation ?? 0;
-  warnUnknownEndpoints(table, config);
-  if (table.size === 0) logger.warn({ code: 'WRN_KEY_AUTH_NO_KEYS' }, 'key-auth: no keys are declared; every request will get 401');
-
-  /** Picks up a changed keysFile; a merge that fails (a duplicate with `keys`) keeps the old table. */
-  function currentTable(): KeyTable {
-    if (source !== undefined && source.generation !== generation) {
-      generation = source.generation;
-      try {
-        table = merge();
-      } catch (error: unknown) {
-        logger.error({ err: error instanceof Error ? error.message : String(error) }, 'key-auth: the keysFile conflicts with keys; keeping the keys loaded before');
-      }
-    }
-    return table;
-  }
+  const table = new LiveKeyTable(prepareEntries(options.keys, 'keys'), source);
+  warnUnknownEndpoints(table.current(), config);
+  if (table.current().size === 0) logger.warn({ code: 'WRN_KEY_AUTH_NO_KEYS' }, 'key-auth: no keys are declared; every request will get 401');
 
   const headerName = options.apiKeyHeader.toLowerCase();
-  const field = options.apiKeyField;
   const metricKeyIds = options.metricKeyIds;
 
   function refuse(req: GatewayRequest, res: Response, reason: FailureReason, record: KeyRecord | undefined): void {
@@ -54,21 +38,14 @@ export function keyAuth(params: Readonly<Record<string, unknown>>, config: EgCon
   }
 
   const middleware = function keyAuthMiddleware(req: GatewayRequest, res: Response, next: NextFunction): void {
-    let presented = req.headers[headerName];
-    if (Array.isArray(presented)) presented = presented[0];
-    if (presented !== undefined) delete req.headers[headerName];
-    if (field !== '') {
-      const fromQuery = takeQueryParam(req, field);
-      if (presented === undefined || presented === '') presented = fromQuery;
-    }
-    if (presented === undefined || presented === '') return refuse(req, res, 'missing', undefined);
-
+    const presented = takePresentedKey(req, headerName, options.apiKeyField);
+    if (presented === undefined) return refuse(req, res, 'missing', undefined);
     // One hash and one Map lookup. Looking the hash up is not an early-exit comparison of the
     // secret: the Map compares SHA-256 digests, and learning how many leading characters of a
     // digest matched tells an attacker nothing about a key that hashes to it (preimage
     // resistance), so no timing-safe comparison is needed and the cost does not grow with the
     // number of keys.
-    const record = currentTable().get(sha256Hex(presented));
+    const record = table.current().get(sha256Hex(presented));
     if (record === undefined) return refuse(req, res, 'unknown', undefined);
     if (record.disabled) return refuse(req, res, 'disabled', record);
     if (Date.now() >= record.expiresAtMs) return refuse(req, res, 'expired', record);
@@ -93,27 +70,4 @@ function warnUnknownEndpoints(table: KeyTable, config: EgConfig): void {
       logger.warn({ code: 'WRN_KEY_AUTH_UNKNOWN_ENDPOINT', entry: record.origin, keyId: record.id, apiEndpoints: unknown }, 'key-auth: a key is scoped to apiEndpoints that are not declared');
     }
   }
-}
-
-/**
- * Reads and removes the query parameter `field`, from `req.url` (what the proxy forwards),
- * `req.originalUrl` (what access logs print) and `req.query`, so the key goes no further.
- */
-function takeQueryParam(req: GatewayRequest, field: string): string | undefined {
-  const queryStart = req.url.indexOf('?');
-  if (queryStart === -1) return undefined;
-  const search = new URLSearchParams(req.url.slice(queryStart + 1));
-  if (!search.has(field)) return undefined;
-  const value = search.get(field) ?? undefined;
-  search.delete(field);
-  const rest = search.toString();
-  const rewrite = (url: string): string => {
-    const start = url.indexOf('?');
-    return start === -1 ? url : url.slice(0, start) + (rest === '' ? '' : `?${rest}`);
-  };
-  req.url = rewrite(req.url);
-  req.originalUrl = rewrite(req.originalUrl);
-  const query = req.query as Record<string, unknown> | undefined;
-  if (query !== undefined && query !== null) delete query[field];
-  return value;
 }

@@ -2,7 +2,7 @@
 // The policy as EG registers it. It takes the core proxy's name on purpose: a pipeline that gives
 // `proxy` only its serviceEndpoint then gets the provider key, timeouts and streaming rules.
 
-import type { PolicyDefinition } from '../../eg-types';
+import type { PolicyDefinition } from '../../eg/types';
 import { providerProxy } from './proxy';
 import { schema } from './schema';
 

@@ -51,9 +51,3 @@ export const DEFAULTS: Omit<ProxyOptions, 'serviceEndpoint' | 'providerApiKey'> 
 });
 
 export const PROVIDER_KEY_ENV = 'LLM_PROVIDER_API_KEY';
-
-/** Parameters earlier versions took; a config that still sets one gets a warning naming its successor. */
-export const REMOVED_PARAMS: Readonly<Record<string, string>> = Object.freeze({
-  dropRequestHeaders: 'forwardRequestHeaders (client headers now reach the provider by allowlist)',
-  dropResponseHeaders: 'forwardResponseHeaders (provider headers now reach the client by allowlist)',
-});

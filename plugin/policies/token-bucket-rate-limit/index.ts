@@ -1,7 +1,7 @@
 // plugin/policies/token-bucket-rate-limit/index.ts
 // The policy as EG registers it.
 
-import type { PolicyDefinition } from '../../eg-types';
+import type { PolicyDefinition } from '../../eg/types';
 import { schema } from './schema';
 import { tokenBucketRateLimit } from './token-bucket-rate-limit';
 

@@ -1,7 +1,7 @@
 // plugin/policies/token-bucket-rate-limit/options.ts
 // Types and defaults of the rate limiter's action parameters; schema.ts takes its defaults from here.
 
-import type { TrustProxy } from '../../client-ip';
+import type { TrustProxy } from './client-ip';
 
 export type RateLimitBy = 'key-or-ip' | 'key' | 'ip';
 export type FailureMode = 'closed' | 'open';

@@ -3,24 +3,29 @@
 // so `${RATE_LIMIT_CAPACITY:-10}` from the environment arrives as a number).
 
 import { DEFAULTS } from './options';
+import { EG_STEP_PARAMS } from '../../eg/policy-registry';
+import { onlyDeclared } from '../closed-params';
+
+const properties = {
+  capacity: { type: 'integer', minimum: 1, description: 'Bucket size: the burst a client may send at once' },
+  refillRate: { type: 'number', exclusiveMinimum: 0, description: 'Tokens added back per second (may be fractional)' },
+  rateLimitBy: { type: 'string', enum: ['key-or-ip', 'key', 'ip'], default: DEFAULTS.rateLimitBy, description: 'Whose bucket: key id, else client IP; or only key; or only IP' },
+  cost: { type: 'number', exclusiveMinimum: 0, default: DEFAULTS.cost, description: 'Tokens one request takes' },
+  failureMode: { type: 'string', enum: ['closed', 'open'], default: DEFAULTS.failureMode, description: 'When the store fails: closed answers 500, open lets requests through' },
+  headers: { type: 'boolean', default: DEFAULTS.headers, description: 'Send RateLimit-Policy and RateLimit on every response' },
+  policyName: { type: 'string', pattern: '^[a-z*][a-z0-9_.*-]*$', default: DEFAULTS.policyName, description: 'Quota name in the RateLimit fields and namespace of its buckets' },
+  trustProxy: {
+    anyOf: [{ type: 'integer', minimum: 0 }, { type: 'array', items: { type: 'string' } }],
+    default: DEFAULTS.trustProxy,
+    description: 'Trusted proxies in front of the gateway: hop count or CIDR list',
+  },
+  ipv6Subnet: { type: 'integer', minimum: 1, maximum: 128, default: DEFAULTS.ipv6Subnet, description: 'Prefix length grouping IPv6 clients' },
+} as const;
 
 export const schema = {
   $id: 'http://express-gateway.io/schemas/policies/token-bucket-rate-limit.json',
   type: 'object',
   required: ['capacity', 'refillRate'],
-  properties: {
-    capacity: { type: 'integer', minimum: 1, description: 'Bucket size: the burst a client may send at once' },
-    refillRate: { type: 'number', exclusiveMinimum: 0, description: 'Tokens added back per second (may be fractional)' },
-    rateLimitBy: { type: 'string', enum: ['key-or-ip', 'key', 'ip'], default: DEFAULTS.rateLimitBy, description: 'Whose bucket: key id, else client IP; or only key; or only IP' },
-    cost: { type: 'number', exclusiveMinimum: 0, default: DEFAULTS.cost, description: 'Tokens one request takes' },
-    failureMode: { type: 'string', enum: ['closed', 'open'], default: DEFAULTS.failureMode, description: 'When the store fails: closed answers 500, open lets requests through' },
-    headers: { type: 'boolean', default: DEFAULTS.headers, description: 'Send RateLimit-Policy and RateLimit on every response' },
-    policyName: { type: 'string', pattern: '^[a-z*][a-z0-9_.*-]*$', default: DEFAULTS.policyName, description: 'Quota name in the RateLimit fields and namespace of its buckets' },
-    trustProxy: {
-      anyOf: [{ type: 'integer', minimum: 0 }, { type: 'array', items: { type: 'string' } }],
-      default: DEFAULTS.trustProxy,
-      description: 'Trusted proxies in front of the gateway: hop count or CIDR list',
-    },
-    ipv6Subnet: { type: 'integer', minimum: 1, maximum: 128, default: DEFAULTS.ipv6Subnet, description: 'Prefix length grouping IPv6 clients' },
-  },
+  properties,
+  propertyNames: onlyDeclared(properties, EG_STEP_PARAMS),
 } as const;

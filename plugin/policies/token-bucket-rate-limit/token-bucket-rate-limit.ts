@@ -3,30 +3,19 @@
 // (the store, the IP resolver, the default header value) is settled here, once per config load.
 
 import type { NextFunction, RequestHandler, Response } from 'express';
-import { clientIpResolver } from '../../client-ip';
-import type { GatewayRequest } from '../../eg-types';
+import { clientIpResolver } from './client-ip';
+import type { GatewayRequest } from '../../eg/types';
 import { sendDetail } from '../../errors';
 import { identityOf } from '../../identity';
 import { logger } from '../../logger';
 import { MESSAGES } from '../../messages';
 import { rateLimitBlocked, rateLimitDecisionSeconds, rateLimitFailOpen, rateLimitStoreErrors } from '../../metrics';
-import { resolveOptions } from '../../options';
-import { pluginState } from '../../plugin-state';
-import { redisClientFor } from '../../redis';
-import { parseRedisTopology } from '../../redis-topology';
-import { settingsOf } from '../../settings';
-import { memoryStore } from '../../stores/memory-store';
-import { RedisStore, storeErrorKind } from '../../stores/redis-store';
-import type { BucketLimits, BucketStore } from '../../stores/store';
+import { resolveOptions } from '../resolve-options';
+import { bucketStore } from '../../runtime';
+import { storeErrorKind } from '../../stores/redis-store';
+import type { BucketLimits } from '../../stores/store';
 import { policyField, retryAfterSeconds, setRateLimitFields } from './headers';
 import { DEFAULTS, type TokenBucketRateLimitOptions } from './options';
-
-function storeFromSettings(): BucketStore {
-  const settings = settingsOf(pluginState.settings);
-  const topology = parseRedisTopology(settings);
-  if (topology.kind === 'none') return memoryStore();
-  return new RedisStore(redisClientFor(topology), settings.redisCommandTimeoutMs);
-}
 
 export function tokenBucketRateLimit(params: Readonly<Record<string, unknown>>): RequestHandler {
   const options: TokenBucketRateLimitOptions = {
@@ -34,24 +23,25 @@ export function tokenBucketRateLimit(params: Readonly<Record<string, unknown>>):
     capacity: Number(params['capacity']),
     refillRate: Number(params['refillRate']),
   };
-  const store = storeFromSettings();
+  const store = bucketStore();
   const resolveIp = clientIpResolver(options);
   const defaultLimits: BucketLimits = Object.freeze({ capacity: options.capacity, refillRate: options.refillRate });
   const defaultPolicyHeader = policyField(options.policyName, defaultLimits);
   const bucketPrefix = `${options.policyName}\u0000`;
   const byKey = options.rateLimitBy !== 'ip';
   const byIp = options.rateLimitBy !== 'key';
-  let warnedNoIdentity = false;
 
   return function tokenBucketRateLimitStep(req: GatewayRequest, res: Response, next: NextFunction) {
     const pipeline = req.egContext?.apiEndpoint?.apiEndpointName ?? 'unknown';
     const identity = byKey ? identityOf(req) : undefined;
-    if (identity === undefined && !byIp && !warnedNoIdentity) {
-      // rateLimitBy: key without key-auth before it: the IP is the only identity there is.
-      warnedNoIdentity = true;
-      logger.warn({ code: 'WRN_TBRL_NO_KEY_IDENTITY', pipeline }, 'rateLimitBy is "key" but no key-auth identity is on the request: limiting by client IP');
+    if (identity === undefined && !byIp) {
+      // `rateLimitBy: key` with key-auth before it (start-up checks that), but the key-auth step
+      // was skipped by a condition: there is no key to count against, and "only the key" allows
+      // no other bucket.
+      sendDetail(res, 401, MESSAGES.unauthorized);
+      return;
     }
-    const client = identity !== undefined ? `k:${identity.id}` : `i:${resolveIp(req.socket.remoteAddress, req.headers['x-forwarded-for'])}`;
+    const client = identity !== undefined ? `k:${identity.id}` : `i:${resolveIp(req)}`;
     const limits = identity?.rateLimit ?? defaultLimits;
     const policyHeader = limits === defaultLimits ? defaultPolicyHeader : policyField(options.policyName, limits);
 

@@ -1,4 +1,4 @@
-// plugin/eg-types.ts
+// plugin/eg/types.ts
 // The parts of Express Gateway 1.16 this plugin touches, typed here because EG's bundled
 // index.d.ts lacks `settings`, `config` and `logger` on the plugin context and the second
 // argument of a policy factory.

@@ -1,4 +1,4 @@
-// plugin/cli/eg-config.ts
+// plugin/eg/config.ts
 // Prepares EG's config singleton before EG requires it. EG loads `models/*.json` from the config
 // directory and crashes when they are missing; an operator's directory holding only the two YAML
 // files must boot, so the models fall back to EG's bundled copies. The singleton is built with
@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
-import type { EgConfig } from '../eg-types';
+import type { EgConfig } from './types';
 
 const EG_CONFIG_MODULE = require.resolve('express-gateway/lib/config');
 const EG_BUNDLED_CONFIG_DIR = path.dirname(require.resolve('express-gateway/lib/config/system.config.yml'));

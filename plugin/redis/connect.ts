@@ -1,9 +1,9 @@
-// plugin/redis-topology-client.ts
+// plugin/redis/connect.ts
 // Builds the ioredis client for a parsed topology (one node, Sentinel group or Cluster) with the
 // same bounded-latency options on every node, and the readiness probe that fits each topology.
 
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { RedisTopology } from './redis-topology';
+import type { RedisTopology } from './topology';
 
 /** A Redis or a Cluster: both run defineCommand'ed scripts, and EVALSHA falls back to EVAL per node. */
 export type TopologyClient = Redis | Cluster;

@@ -1,13 +1,13 @@
-// plugin/redis.ts
+// plugin/redis/client.ts
 // The process's Redis client for the buckets. EG re-runs every policy factory on each config
 // reload: the client is created once per topology and reused, so reloads open no connections;
 // when the topology itself changes, the old client is closed after in-flight decisions finish.
 
 import type { RedisOptions } from 'ioredis';
-import { registerReadinessCheck, unregisterReadinessCheck } from './health';
-import { logger } from './logger';
-import { createTopologyClient, probeTopology, trackFirstReady, type ConnectedTopology, type TopologyClient } from './redis-topology-client';
-import { describeRedisTopology } from './redis-topology';
+import { registerReadinessCheck, unregisterReadinessCheck } from '../ops/readiness';
+import { logger } from '../logger';
+import { createTopologyClient, probeTopology, trackFirstReady, type ConnectedTopology, type TopologyClient } from './connect';
+import type { RedisNodeAddress, RedisTopology } from './topology';
 
 /** Grace before a replaced client is closed: decisions started on it may still be waiting. */
 const REPLACED_CLIENT_GRACE_MS = 5_000;
@@ -51,6 +51,25 @@ export function redisClientFor(topology: ConnectedTopology): TopologyClient {
   registerReadinessCheck('redis', () => probeTopology(client));
   if (previous) setTimeout(() => previous.disconnect(), REPLACED_CLIENT_GRACE_MS).unref();
   return client;
+}
+
+/** Where a topology points, for logs: hosts and ports only, never credentials. */
+function describeRedisTopology(topology: RedisTopology): string {
+  const list = (nodes: readonly RedisNodeAddress[]): string => nodes.map((n) => `${n.host}:${n.port}`).join(',');
+  switch (topology.kind) {
+    case 'none': return 'in-process buckets (no Redis)';
+    case 'single': {
+      if (topology.url !== undefined) {
+        const url = new URL(topology.url);
+        return `single Redis ${url.hostname}:${url.port || '6379'}`;
+      }
+      const host = typeof topology.options['host'] === 'string' ? topology.options['host'] : '127.0.0.1';
+      const port = typeof topology.options['port'] === 'number' ? topology.options['port'] : 6379;
+      return `single Redis ${host}:${port}`;
+    }
+    case 'cluster': return `Redis Cluster via ${list(topology.nodes)}`;
+    case 'sentinel': return `Redis Sentinel group ${topology.name} via ${list(topology.sentinels)}`;
+  }
 }
 
 /** Closes the client (graceful shutdown, or a reload that drops Redis). */

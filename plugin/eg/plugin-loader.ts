@@ -1,18 +1,17 @@
-// plugin/cli/plugin-check.ts
+// plugin/eg/plugin-loader.ts
 // EG logs a plugin that fails to load and runs on without it; a pipeline then silently gets EG's
 // core policy of the same name. This wraps EG's loader so that start-up fails instead, with the
 // cause EG logged.
-
-import { PLUGIN_POLICY_NAMES } from '../policy-names';
 
 interface LoadedPlugins { policies: Array<{ name: string }> }
 interface PluginsLoader { load(args: { config: unknown }): LoadedPlugins }
 interface WinstonLike { error: (...args: unknown[]) => unknown }
 
-export class PluginLoadError extends Error {}
-
-/** Makes every EG plugin load (start-up and reload) throw unless all our policies registered. */
-export function requirePluginOnLoad(): void {
+/**
+ * Makes every EG plugin load (start-up and reload) throw unless all of `policyNames` (the
+ * manifest's list) registered.
+ */
+export function requirePluginOnLoad(policyNames: readonly string[]): void {
   const loader = require('express-gateway/lib/plugins') as PluginsLoader;
   const egPluginsLogger = (require('express-gateway/lib/logger') as { plugins: WinstonLike }).plugins;
   const originalLoad = loader.load;
@@ -30,9 +29,9 @@ export function requirePluginOnLoad(): void {
       egPluginsLogger.error = originalError;
     }
     const registered = new Set(loaded.policies.map((policy) => policy.name));
-    const missing = PLUGIN_POLICY_NAMES.filter((name) => !registered.has(name));
+    const missing = policyNames.filter((name) => !registered.has(name));
     if (missing.length > 0) {
-      throw new PluginLoadError(`the llm-gateway plugin did not load (policies missing: ${missing.join(', ')}): ${causes.join('; ') || 'it is not declared under plugins: in system.config.yml'}`);
+      throw new Error(`the llm-gateway plugin did not load (policies missing: ${missing.join(', ')}): ${causes.join('; ') || 'it is not declared under plugins: in system.config.yml'}`);
     }
     return loaded;
   };

@@ -1,4 +1,4 @@
-// plugin/options.ts
+// plugin/policies/resolve-options.ts
 // Turns validated action params into a policy's frozen, typed options. EG's ajv has already
 // applied the schema's defaults to `params` (in place, and with EG's own `getCommonAuthCallback`
 // mixed in), so only the keys a policy declares in its DEFAULTS are copied, and the caller's

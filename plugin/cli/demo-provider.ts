@@ -1,4 +1,4 @@
-// plugin/demo/demo-provider.ts
+// plugin/cli/demo-provider.ts
 // A stand-in LLM provider for `npm start` without LLM_PROVIDER_URL: it answers POST
 // /v1/chat and /v1/chat/completions with an OpenAI-style chat completion, or with server-sent
 // events, one word at a time, when the body asks `"stream": true`, so the README's curl and the

@@ -1,4 +1,4 @@
-// plugin/policies/detail-error-formatter/client-error.ts
+// plugin/http/client-error.ts
 // Requests Node's HTTP parser rejects (malformed request line, bad Content-Length or chunk
 // framing, headers over the limit) never reach Express: Node answers them on the socket with an
 // empty 400. This answers them with the same `{"detail"}` body as everything else, and only when
@@ -7,18 +7,12 @@
 
 import { STATUS_CODES, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { detailBody } from '../../errors';
-import { messageForStatus } from '../../messages';
+import { nodeIsAnswering } from '../eg/socket-response';
+import { detailBody } from '../errors';
+import { messageForStatus } from '../messages';
+import { newestResponse, recordNewestResponse } from './exchange';
 
 const serversWithClientErrors = new WeakSet<Server>();
-
-/** The newest response of each connection: tells whether the request the parser chokes on has one. */
-const newestResponseOf = new WeakMap<Socket, ServerResponse>();
-
-/** Node's own link from a connection to the response being written on it. */
-interface SocketWithResponse extends Socket {
-  _httpMessage?: ServerResponse | null;
-}
 
 function statusFor(error: NodeJS.ErrnoException): number {
   if (error.code === 'HPE_HEADER_OVERFLOW') return 431;
@@ -34,8 +28,9 @@ function statusFor(error: NodeJS.ErrnoException): number {
 function answeredOrBusy(socket: Socket): boolean {
   // Node answers some requests itself without a `request` event (no Host header, an unknown
   // Expect): its response is still attached to the socket while the same chunk of bytes is parsed.
-  if ((socket as SocketWithResponse)._httpMessage?.headersSent === true) return true;
-  const newest = newestResponseOf.get(socket);
+  if (nodeIsAnswering(socket)) return true;
+  // The newest response of the connection tells whether the request the parser chokes on has one.
+  const newest = newestResponse(socket);
   if (newest === undefined) return false;
   if (!newest.req.complete) return newest.headersSent;
   return !newest.writableFinished;
@@ -45,7 +40,7 @@ export function installClientErrorHandler(server: Server): void {
   if (serversWithClientErrors.has(server)) return;
   serversWithClientErrors.add(server);
   // Appended after EG's app, which stays the server's first `request` listener.
-  server.on('request', (req, res: ServerResponse) => { newestResponseOf.set(req.socket, res); });
+  server.on('request', (req, res: ServerResponse) => { recordNewestResponse(req.socket, res); });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     if (error.code === 'ECONNRESET' || !socket.writable || answeredOrBusy(socket)) {
       socket.destroy();

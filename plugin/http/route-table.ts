@@ -1,10 +1,10 @@
-// plugin/policies/detail-error-formatter/route-table.ts
+// plugin/http/route-table.ts
 // Which methods gateway.config.yml allows on a path, so that a wrong method on a known path gets
 // 405 with `Allow` instead of EG's 404. Built once per loaded gateway config (a reload replaces
 // the config object, and with it the cache entry), never per request.
 
 import pathToRegexp from 'path-to-regexp';
-import type { ApiEndpointRoute, GatewayConfig } from '../../eg-types';
+import type { ApiEndpointRoute, GatewayConfig } from '../eg/types';
 
 interface RouteMatcher {
   host: string | RegExp | undefined;

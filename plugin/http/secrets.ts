@@ -1,4 +1,4 @@
-// plugin/secrets.ts
+// plugin/http/secrets.ts
 // The secrets of the loaded config (the provider key, plain client keys), so that text the gateway
 // passes on from the provider never carries one. Policy factories register what their config
 // holds; the matcher is rebuilt when that changes, never per request. A secret lives as long as
@@ -6,7 +6,7 @@
 // reload, and once they are collected their secrets stop being looked for, while in-flight
 // requests of the old router are still covered.
 
-import { REDACTED } from './messages';
+import { REDACTED } from '../messages';
 
 interface Matcher {
   /** Secrets grouped by length, longest first, so that a secret containing another wins. */

@@ -1,4 +1,4 @@
-// plugin/redis-topology.ts
+// plugin/redis/topology.ts
 // Which Redis the buckets live in: one node, a Cluster or a Sentinel group, parsed from the plugin
 // settings (or from the REDIS_* variables) into one typed value. Pure: no client is created here.
 
@@ -179,23 +179,4 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function freeze<T extends RedisTopology>(topology: T): T {
   if ('options' in topology) Object.freeze(topology.options);
   return Object.freeze(topology);
-}
-
-/** Where a topology points, for logs: hosts and ports only, never credentials. */
-export function describeRedisTopology(topology: RedisTopology): string {
-  const list = (nodes: readonly RedisNodeAddress[]): string => nodes.map((n) => `${n.host}:${n.port}`).join(',');
-  switch (topology.kind) {
-    case 'none': return 'in-process buckets (no Redis)';
-    case 'single': {
-      if (topology.url !== undefined) {
-        const url = new URL(topology.url);
-        return `single Redis ${url.hostname}:${url.port || '6379'}`;
-      }
-      const host = typeof topology.options['host'] === 'string' ? topology.options['host'] : '127.0.0.1';
-      const port = typeof topology.options['port'] === 'number' ? topology.options['port'] : 6379;
-      return `single Redis ${host}:${port}`;
-    }
-    case 'cluster': return `Redis Cluster via ${list(topology.nodes)}`;
-    case 'sentinel': return `Redis Sentinel group ${topology.name} via ${list(topology.sentinels)}`;
-  }
 }

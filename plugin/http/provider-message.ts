@@ -1,11 +1,11 @@
-// plugin/policies/detail-error-formatter/provider-message.ts
+// plugin/http/provider-message.ts
 // The human-readable message of a provider's error body, found without holding the event loop or
 // memory: a compressed body (the gateway asks for `identity`, but a provider may ignore it) is
 // inflated off the loop and only up to the byte limit, and what is passed on has every configured
 // secret replaced and is capped in length.
 
 import zlib from 'node:zlib';
-import { redactSecrets } from '../../secrets';
+import { redactSecrets } from './secrets';
 
 /** Longest message passed on, in characters (an ellipsis marks a cut). */
 export const MAX_DETAIL_CHARS = 1000;

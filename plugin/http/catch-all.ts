@@ -1,15 +1,14 @@
-// plugin/policies/detail-error-formatter/catch-all.ts
+// plugin/http/catch-all.ts
 // A policy only sees requests that reach its pipeline. Unmatched paths and errors passed to
 // `next(err)` fall through to Express's finalhandler (HTML, with a stack trace outside
 // production), so the plugin appends a JSON 404/405 handler and an error handler to the gateway
 // app itself, once per app, when EG announces its HTTP server.
 
-import type { Server } from 'node:http';
 import type { Application, NextFunction, Request, Response } from 'express';
-import type { EgConfig } from '../../eg-types';
-import { describeError, sendDetail } from '../../errors';
-import { logger } from '../../logger';
-import { MESSAGES } from '../../messages';
+import type { EgConfig } from '../eg/types';
+import { describeError, sendDetail } from '../errors';
+import { logger } from '../logger';
+import { MESSAGES } from '../messages';
 import { ensureResponseRewriter } from './response-rewriter';
 import { allowedMethods } from './route-table';
 
@@ -45,10 +44,4 @@ export function installCatchAll(app: Application, config: EgConfig): void {
     }
     sendDetail(res, described.status, described.detail, described.headers);
   });
-}
-
-/** The Express app behind an HTTP server EG created: its only `request` listener. */
-export function appOfServer(server: Server): Application | undefined {
-  const listener = server.listeners('request')[0];
-  return typeof listener === 'function' && 'use' in listener ? (listener as unknown as Application) : undefined;
 }

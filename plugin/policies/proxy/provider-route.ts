@@ -1,0 +1,66 @@
+// plugin/policies/proxy/provider-route.ts
+// Everything about the way to the provider that depends only on the config, settled once per
+// config load: the target URL, its pooled agent, the header allowlists, the credential, the
+// timeouts. A request then only copies headers and opens its exchange.
+
+import http from 'node:http';
+import https from 'node:https';
+import type { EgConfig } from '../../eg/types';
+import { logger } from '../../logger';
+import { agentFor } from './agents';
+import { allowlist, GATEWAY_RESPONSE_HEADERS, gatewayRequestHeaders, REQUEST_HEADERS, RESPONSE_HEADERS } from './headers';
+import { PROVIDER_KEY_ENV, type ProxyOptions } from './options';
+
+export interface ProviderRoute {
+  readonly target: URL;
+  readonly agent: http.Agent;
+  readonly request: typeof http.request;
+  /** The target URL's path, without a trailing slash; the request's path is appended. */
+  readonly basePath: string;
+  readonly requestHeaders: ReadonlySet<string>;
+  readonly responseHeaders: ReadonlySet<string>;
+  /** Header name (lower case) and value of the provider credential; undefined without a key. */
+  readonly credential: readonly [string, string] | undefined;
+  readonly options: ProxyOptions;
+}
+
+function targetOf(options: ProxyOptions, config: EgConfig): URL {
+  const endpoint = config.gatewayConfig.serviceEndpoints?.[options.serviceEndpoint];
+  const url = endpoint?.url ?? endpoint?.urls?.[0];
+  if (url === undefined) throw new Error(`proxy: serviceEndpoint "${options.serviceEndpoint}" is not declared under serviceEndpoints`);
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    throw new Error(`proxy: serviceEndpoint "${options.serviceEndpoint}" has an invalid url`);
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+    throw new Error(`proxy: serviceEndpoint "${options.serviceEndpoint}" must be an http or https url`);
+  }
+  return target;
+}
+
+export function buildRoute(options: ProxyOptions, config: EgConfig): ProviderRoute {
+  const target = targetOf(options, config);
+  const requestHeaders = allowlist(REQUEST_HEADERS, options.forwardRequestHeaders, gatewayRequestHeaders(options.providerKeyHeader));
+  const responseHeaders = allowlist(RESPONSE_HEADERS, options.forwardResponseHeaders, GATEWAY_RESPONSE_HEADERS);
+  for (const name of [...requestHeaders.refused, ...responseHeaders.refused]) {
+    logger.warn({ code: 'WRN_PROXY_HEADER_NOT_FORWARDABLE', header: name }, `proxy: ${name} is the gateway's own to set and is never forwarded`);
+  }
+  const key = options.providerApiKey;
+  if (key === '') logger.warn({ code: 'WRN_PROXY_NO_PROVIDER_KEY' }, `${PROVIDER_KEY_ENV} is not set: requests reach the provider without a key`);
+  logger.info({
+    serviceEndpoint: options.serviceEndpoint, provider: target.origin, connectTimeoutMs: options.connectTimeoutMs,
+    firstByteTimeoutMs: options.firstByteTimeoutMs, idleTimeoutMs: options.idleTimeoutMs, totalTimeoutMs: options.totalTimeoutMs,
+  }, 'proxy: provider and timeouts of this step');
+  return Object.freeze({
+    target,
+    agent: agentFor(target),
+    request: target.protocol === 'https:' ? https.request : http.request,
+    basePath: target.pathname.replace(/\/+$/, ''),
+    requestHeaders: requestHeaders.names,
+    responseHeaders: responseHeaders.names,
+    credential: key === '' ? undefined : [options.providerKeyHeader.toLowerCase(), options.providerKeyScheme === '' ? key : `${options.providerKeyScheme} ${key}`] as const,
+    options,
+  });
+}
