@@ -32,4 +32,3 @@ export const logger = pino(
  */
 export const accessLogger = pino(common, destination);
 
-export type Logger = typeof logger;

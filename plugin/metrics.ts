@@ -116,7 +116,8 @@ export const openConnections = new Gauge({
   registers: [registry],
 });
 
-export const eventBusListeners = new Gauge({
+// Registered for its collect(): nothing sets it.
+new Gauge({
   name: 'gateway_event_bus_listeners',
   help: "Listeners on EG's event bus; flat across config reloads unless something leaks",
   registers: [registry],

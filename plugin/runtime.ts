@@ -6,6 +6,7 @@
 
 import type { Server } from 'node:http';
 import { onGatewayServerCreated } from './eg/server-bootstrap';
+import { assertSupportedExpressGateway } from './eg/version';
 import type { PluginContext } from './eg/types';
 import { appOfServer } from './eg/app-of-server';
 import { installCatchAll } from './http/catch-all';
@@ -28,6 +29,7 @@ let redisStore: { client: unknown; timeoutMs: number; store: RedisStore } | unde
 
 function installOnce(context: PluginContext): void {
   if (installed) return;
+  assertSupportedExpressGateway();
   installed = true;
   // Express 4 does not catch rejected promises; on Node 20 one would end the process.
   process.on('unhandledRejection', (reason) => {
@@ -41,7 +43,7 @@ function installOnce(context: PluginContext): void {
     });
   }
   // After the catch-all: the request observer only prepends a listener, but keep this order.
-  installOps(context);
+  installOps(context, close);
   onGatewayServerCreated(limitServer);
 }
 
@@ -77,7 +79,7 @@ export function bucketStore(): BucketStore {
 }
 
 /** Closes what the process holds open toward others: Redis, the provider connection pools. */
-export async function close(): Promise<void> {
+async function close(): Promise<void> {
   await closeRedis().catch((error: unknown) => logger.warn({ err: error }, 'closing Redis failed'));
   destroyAgents();
 }

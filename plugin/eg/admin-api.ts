@@ -12,7 +12,7 @@ import type { GatewayConfig } from './types';
 
 /** Fields that hold a secret in what the admin API serves (key-auth entries, the proxy, EG's own credentials). */
 const SECRET_FIELDS: ReadonlySet<string> = new Set(['key', 'providerApiKey', 'keySecret', 'password', 'secret']);
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 const LOOPBACK = new net.BlockList();
 LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
@@ -41,7 +41,7 @@ export function assertAdminOnLoopback(gatewayConfig: GatewayConfig): void {
 }
 
 /** A copy of `value` with every secret field blanked. */
-export function redactSecrets(value: unknown): unknown {
+function redactSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactSecrets);
   if (value === null || typeof value !== 'object' || value instanceof Date) return value;
   const copy: Record<string, unknown> = {};

@@ -8,7 +8,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 
-export interface GateHooks {
+interface GateHooks {
   /** The cap, read at every connection so that it can change at a config reload. */
   readonly cap: () => number;
   /** Answers a connection over the cap; Node's handler never sees it. */

@@ -20,7 +20,7 @@ export function wrapLoadConfig(config: EgConfig, wrapper: (original: LoadConfig,
   config.loadConfig = (type) => wrapper(original, type);
 }
 
-export interface RebuildOutcome {
+interface RebuildOutcome {
   readonly applied: () => void;
   readonly failed: (message: string) => void;
 }

@@ -11,7 +11,7 @@ type WriteHead = (this: ServerResponse, statusCode: number, ...rest: unknown[]) 
 type Write = (this: ServerResponse, chunk: unknown, ...rest: unknown[]) => boolean;
 type End = (this: ServerResponse, ...args: unknown[]) => ServerResponse;
 
-export interface ResponseHooks {
+interface ResponseHooks {
   /** Handles `writeHead`, returning true; false lets Node's run. */
   writeHead(res: ServerResponse, statusCode: number, rest: readonly unknown[]): boolean;
   /** Handles `write`, returning true; false lets Node's run. */

@@ -36,7 +36,7 @@ export interface EgConfig {
   unwatch(): void;
 }
 
-export interface EgContext {
+interface EgContext {
   requestID: string;
   apiEndpoint?: ApiEndpointRoute;
   requestStream?: NodeJS.ReadableStream;
@@ -45,7 +45,7 @@ export interface EgContext {
 /** The request as EG's pipelines hand it to a policy. */
 export type GatewayRequest = Request & { egContext?: EgContext; user?: unknown };
 
-export type PolicyFactory = (actionParams: Record<string, unknown>, config: EgConfig) => RequestHandler;
+type PolicyFactory = (actionParams: Record<string, unknown>, config: EgConfig) => RequestHandler;
 
 export interface PolicyDefinition {
   name: string;

@@ -13,19 +13,19 @@ import { knownExchange, type Exchange } from './exchange';
 
 export type UpstreamFailureKind = 'unreachable' | 'timeout' | 'reset' | 'server-error' | 'misconfigured';
 
-export interface Verdict {
+interface Verdict {
   readonly status: number;
   /** The detail decided by the status alone; undefined while it is to be read from the body. */
   readonly detail: string | undefined;
 }
 
 /** The formatter options that apply to `res`: its step's, or the defaults when none ran. */
-export function formatterOptions(exchange: Exchange | undefined): DetailErrorFormatterOptions {
+function formatterOptions(exchange: Exchange | undefined): DetailErrorFormatterOptions {
   return exchange?.formatter ?? DEFAULTS;
 }
 
 /** The status a provider failure is reported with: 500 (the seed's promise), or 502/504 on request. */
-export function upstreamFailureStatus(res: ServerResponse, kind: UpstreamFailureKind): number {
+function upstreamFailureStatus(res: ServerResponse, kind: UpstreamFailureKind): number {
   if (formatterOptions(knownExchange(res)).upstreamFailureStatus === 'internal-error') return 500;
   return kind === 'timeout' ? 504 : 502;
 }

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 
 /** Assumed where /proc is not there to ask: the common default soft limit. */
-export const ASSUMED_FD_LIMIT = 1024;
+const ASSUMED_FD_LIMIT = 1024;
 
 export function openFileLimit(): number {
   try {

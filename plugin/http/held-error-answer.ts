@@ -17,7 +17,7 @@ import { providerMessage } from './provider-message';
  * `collecting`: status, headers and body are held. `finishing`: the end arrived and the message is
  * being read. `done`: the detail body is written (or the client left); later writes are dropped.
  */
-export type HeldState = 'collecting' | 'finishing' | 'done';
+type HeldState = 'collecting' | 'finishing' | 'done';
 
 export interface HeldErrorAnswer {
   state: HeldState;

@@ -8,7 +8,7 @@ import zlib from 'node:zlib';
 import { redactSecrets } from './secrets';
 
 /** Longest message passed on, in characters (an ellipsis marks a cut). */
-export const MAX_DETAIL_CHARS = 1000;
+const MAX_DETAIL_CHARS = 1000;
 
 type Inflate = (body: Buffer, options: zlib.ZlibOptions, callback: (error: Error | null, result: Buffer) => void) => void;
 

@@ -19,7 +19,7 @@ import { openFileLimit } from './fd-limit';
  * File descriptors kept for everything that is not a client connection: Redis (one per Cluster
  * primary), the ops listener and its scrapers, the keysFile, the config watcher, logs, libuv.
  */
-export const RESERVED_FDS = 256;
+const RESERVED_FDS = 256;
 
 /** How often Node looks for connections past their header or request timeout. */
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
@@ -33,7 +33,7 @@ const MAX_LINGERING_REFUSALS = 64;
 /** At most one log line per this interval about refused connections (with the count). */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
-export interface ServerLimits {
+interface ServerLimits {
   readonly maxConnections: number;
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;

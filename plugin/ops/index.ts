@@ -12,7 +12,7 @@ import { installReloadGuard } from './reload-guard';
 import { installSignalHandlers, trackServer } from './shutdown';
 import { opsState } from './state';
 
-export function installOps(context: PluginContext): void {
+export function installOps(context: PluginContext, closeResources: () => Promise<void>): void {
   if (opsState.installed) return;
   // Both throw naming the setting: EG then fails to load the plugin and start-up stops on it.
   assertAdminOnLoopback(context.config.gatewayConfig);
@@ -31,5 +31,5 @@ export function installOps(context: PluginContext): void {
     trackServer(adminServer);
     redactAdminAnswers(adminServer);
   });
-  installSignalHandlers(context.config, context.eventBus);
+  installSignalHandlers(context.config, context.eventBus, closeResources);
 }

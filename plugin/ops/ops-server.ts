@@ -13,16 +13,16 @@ import { MESSAGES } from '../messages';
 import { registry } from '../metrics';
 import { readiness, reasonOf } from './readiness';
 
-export const OPS_ENV = Object.freeze({ port: 'OPS_PORT', host: 'OPS_HOST' });
-export const DEFAULT_OPS_PORT = 9876;
-export const DEFAULT_OPS_HOST = '127.0.0.1';
+const OPS_ENV = Object.freeze({ port: 'OPS_PORT', host: 'OPS_HOST' });
+const DEFAULT_OPS_PORT = 9876;
+const DEFAULT_OPS_HOST = '127.0.0.1';
 
 /** Scrapers and probes need a handful of connections; a flood of them must not cost fds. */
 const MAX_OPS_CONNECTIONS = 64;
 const OPS_HEADERS_TIMEOUT_MS = 5_000;
 const OPS_REQUEST_TIMEOUT_MS = 10_000;
 
-export interface OpsAddress {
+interface OpsAddress {
   readonly port: number;
   readonly host: string;
 }

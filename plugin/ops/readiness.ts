@@ -23,9 +23,9 @@ export function unregisterReadinessCheck(name: string): void {
   checks.delete(name);
 }
 
-export type ReadinessStatus = 'ready' | 'degraded' | 'not ready';
+type ReadinessStatus = 'ready' | 'degraded' | 'not ready';
 
-export interface Readiness {
+interface Readiness {
   readonly status: ReadinessStatus;
   readonly checks: Record<string, string>;
 }
@@ -51,7 +51,7 @@ export function reasonOf(error: unknown): string {
 const failsClosedCache = new WeakMap<GatewayConfig, boolean>();
 
 /** True when some rate-limit step of the serving config refuses requests while its store fails. */
-export function someLimiterFailsClosed(gatewayConfig: GatewayConfig): boolean {
+function someLimiterFailsClosed(gatewayConfig: GatewayConfig): boolean {
   const cached = failsClosedCache.get(gatewayConfig);
   if (cached !== undefined) return cached;
   let closed = false;

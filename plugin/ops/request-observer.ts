@@ -14,7 +14,7 @@ const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 
 const observed = new WeakSet<Server>();
 
 /** A method label from a fixed set: anything a client invents becomes 'other'. */
-export function methodLabel(method: string | undefined): string {
+function methodLabel(method: string | undefined): string {
   return method !== undefined && KNOWN_METHODS.has(method) ? method : 'other';
 }
 

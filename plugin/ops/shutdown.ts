@@ -8,12 +8,10 @@ import type { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import type { EgConfig } from '../eg/types';
 import { logger } from '../logger';
-import { destroyAgents } from '../policies/proxy/agents';
-import { closeRedis } from '../redis/client';
 import { reloadOnSignal } from './reload-guard';
 import { opsState } from './state';
 
-export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
+const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
 
 function graceMs(): number {
   const value = Number(process.env['SHUTDOWN_GRACE_MS']);
@@ -36,7 +34,7 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-export async function shutdown(config: EgConfig, signal: string): Promise<void> {
+async function shutdown(config: EgConfig, signal: string, closeResources: () => Promise<void>): Promise<void> {
   if (opsState.shuttingDown) return;
   opsState.shuttingDown = true;
   const grace = graceMs();
@@ -52,8 +50,7 @@ export async function shutdown(config: EgConfig, signal: string): Promise<void> 
   await Promise.all(servers.map((server) => closeServer(server)));
   clearTimeout(deadline);
   clearInterval(idleSweep);
-  await closeRedis().catch((error: unknown) => logger.warn({ err: error }, 'closing Redis failed'));
-  destroyAgents();
+  await closeResources();
   logger.info('shutdown complete');
   logger.flush();
   // pino's async destination writes on the next ticks; exit once it drained.
@@ -62,7 +59,8 @@ export async function shutdown(config: EgConfig, signal: string): Promise<void> 
 
 let signalsInstalled = false;
 
-export function installSignalHandlers(config: EgConfig, eventBus: EventEmitter): void {
+/** `closeResources` closes what the process holds toward others (Redis, provider pools). */
+export function installSignalHandlers(config: EgConfig, eventBus: EventEmitter, closeResources: () => Promise<void>): void {
   if (signalsInstalled) return;
   signalsInstalled = true;
   process.on('SIGHUP', () => {
@@ -75,7 +73,7 @@ export function installSignalHandlers(config: EgConfig, eventBus: EventEmitter):
         logger.flush();
         process.exit(1);
       }
-      shutdown(config, signal).catch((error: unknown) => {
+      shutdown(config, signal, closeResources).catch((error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         logger.flush();
         process.exit(1);

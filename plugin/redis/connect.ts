@@ -11,7 +11,7 @@ export type TopologyClient = Redis | Cluster;
 export type ConnectedTopology = Exclude<RedisTopology, { kind: 'none' }>;
 
 /** Longest wait between two reconnection attempts, for every topology. */
-export const MAX_RECONNECT_DELAY_MS = 500;
+const MAX_RECONNECT_DELAY_MS = 500;
 
 /**
  * Reconnection backs off quickly to a short ceiling: during a failover the old primary refuses
@@ -19,7 +19,7 @@ export const MAX_RECONNECT_DELAY_MS = 500;
  * back-off (ioredis' default grows to 2 s) would keep limiting down for that long again after
  * the promotion.
  */
-export function reconnectDelay(times: number): number {
+function reconnectDelay(times: number): number {
   return Math.min(times * 50, MAX_RECONNECT_DELAY_MS);
 }
 

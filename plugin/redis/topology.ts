@@ -9,7 +9,7 @@ export interface RedisNodeAddress {
 }
 
 /** ioredis options passed through as given (for Cluster: ClusterOptions, incl. `redisOptions`). */
-export type RedisClientOptions = Readonly<Record<string, unknown>>;
+type RedisClientOptions = Readonly<Record<string, unknown>>;
 
 export type RedisTopology =
   /** No Redis: in-process buckets. */
@@ -33,7 +33,7 @@ export interface RedisTopologySettings {
   readonly redisSentinelName?: unknown;
 }
 
-export const DEFAULT_SENTINEL_NAME = 'mymaster';
+const DEFAULT_SENTINEL_NAME = 'mymaster';
 
 /** The environment variables the shipped system.config.yml maps onto the settings above. */
 export const REDIS_ENV = Object.freeze({

@@ -9,7 +9,7 @@ import type { BucketLimits, BucketStore, TakeResult } from './store';
 import { takeTokens, type BucketState } from './token-bucket';
 
 const SWEEP_INTERVAL_MS = 30_000;
-export const MAX_MEMORY_BUCKETS = 1_000_000;
+const MAX_MEMORY_BUCKETS = 1_000_000;
 
 interface MemoryBucket extends BucketState {
   /** When this bucket will be full again, µs: after that it can be dropped. */
@@ -19,18 +19,13 @@ interface MemoryBucket extends BucketState {
 /** Monotonic µs: wall-clock steps (NTP, an operator's `date`) cannot refill or drain a bucket. */
 const nowUs = (): number => Math.floor(performance.now() * 1000);
 
-export class MemoryStore implements BucketStore {
+class MemoryStore implements BucketStore {
   readonly kind = 'memory';
   private readonly buckets = new Map<string, MemoryBucket>();
-  private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly maxBuckets = MAX_MEMORY_BUCKETS) {
-    this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
-    this.sweeper.unref();
-  }
-
-  get size(): number {
-    return this.buckets.size;
+    // The process's store lives as long as the process; the sweep must not keep it alive.
+    setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
   }
 
   take(key: string, limits: BucketLimits, cost: number): Promise<TakeResult> {
@@ -51,10 +46,6 @@ export class MemoryStore implements BucketStore {
     });
   }
 
-  close(): void {
-    clearInterval(this.sweeper);
-    this.buckets.clear();
-  }
 
   private sweep(): void {
     const now = nowUs();
@@ -70,12 +61,8 @@ export class MemoryStore implements BucketStore {
 let processStore: MemoryStore | undefined;
 
 /** The process's memory store, created on first use and kept across config reloads. */
-export function memoryStore(): MemoryStore {
+export function memoryStore(): BucketStore {
   processStore ??= new MemoryStore();
   return processStore;
 }
 
-export function closeMemoryStore(): void {
-  processStore?.close();
-  processStore = undefined;
-}

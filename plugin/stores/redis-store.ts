@@ -139,7 +139,7 @@ export class RedisStore implements BucketStore {
   }
 }
 
-export type StoreErrorKind = 'timeout' | 'connection' | 'script';
+type StoreErrorKind = 'timeout' | 'connection' | 'script';
 
 /** Sorts a store failure for the metrics: a slow Redis, a lost one and a broken script need different fixes. */
 export function storeErrorKind(error: unknown): StoreErrorKind {

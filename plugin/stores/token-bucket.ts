@@ -10,7 +10,7 @@ export interface BucketState {
   timeUs: number;
 }
 
-export interface Decision {
+interface Decision {
   readonly allowed: boolean;
   readonly state: BucketState;
   readonly retryAfterUs: number;

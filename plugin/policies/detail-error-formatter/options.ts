@@ -1,7 +1,7 @@
 // plugin/policies/detail-error-formatter/options.ts
 // Types and defaults of the formatter's action parameters; schema.ts takes its defaults from here.
 
-export type UpstreamFailureStatus = 'internal-error' | 'gateway-error';
+type UpstreamFailureStatus = 'internal-error' | 'gateway-error';
 
 export interface DetailErrorFormatterOptions {
   /**

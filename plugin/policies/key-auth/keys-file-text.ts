@@ -38,7 +38,7 @@ function parseText(text: string, file: string): unknown {
   }
 }
 
-export interface KeysFileContent {
+interface KeysFileContent {
   readonly records: KeyRecord[];
   readonly table: KeyTable;
   /** The entries given as `key` (not `sha256`), for the secrets registry only. */

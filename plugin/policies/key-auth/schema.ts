@@ -6,7 +6,7 @@ import { DEFAULTS } from './options';
 import { EG_STEP_PARAMS } from '../../eg/policy-registry';
 import { onlyDeclared } from '../closed-params';
 
-export const SHA256_PATTERN = '^[0-9a-fA-F]{64}$';
+const SHA256_PATTERN = '^[0-9a-fA-F]{64}$';
 
 const positive = (description: string) => ({ type: 'number', exclusiveMinimum: 0, description });
 

@@ -29,7 +29,7 @@ export function gatewayRequestHeaders(providerKeyHeader: string): ReadonlySet<st
 /** Response headers that describe the provider's connection, not its answer. */
 export const GATEWAY_RESPONSE_HEADERS: ReadonlySet<string> = new Set(HOP_BY_HOP);
 
-export interface Allowlist {
+interface Allowlist {
   readonly names: ReadonlySet<string>;
   /** Names the configuration asked for that the gateway keeps to itself. */
   readonly refused: readonly string[];

@@ -7,7 +7,7 @@ import type { GatewayRequest } from '../../eg/types';
 import { GatewayError, sendDetail } from '../../errors';
 import { MESSAGES } from '../../messages';
 
-export interface BodyHandlers {
+interface BodyHandlers {
   readonly onTooLarge: () => void;
   readonly onError: (error: GatewayError) => void;
 }

@@ -11,7 +11,7 @@ export function policyField(policyName: string, limits: BucketLimits): string {
 }
 
 /** `"name";r=<whole tokens left>;t=<seconds until the bucket is full again>` */
-export function remainingField(policyName: string, result: TakeResult): string {
+function remainingField(policyName: string, result: TakeResult): string {
   return `"${policyName}";r=${Math.max(0, Math.floor(result.remaining))};t=${Math.ceil(result.fullInMs / 1000)}`;
 }
 

@@ -3,8 +3,8 @@
 
 import type { TrustProxy } from './client-ip';
 
-export type RateLimitBy = 'key-or-ip' | 'key' | 'ip';
-export type FailureMode = 'closed' | 'open';
+type RateLimitBy = 'key-or-ip' | 'key' | 'ip';
+type FailureMode = 'closed' | 'open';
 
 export interface TokenBucketRateLimitOptions {
   /** Bucket size: the burst a client may send at once. Required. */
