@@ -11,8 +11,9 @@ export interface ProxyOptions {
   /** Scheme written before the key; empty for none (e.g. `x-api-key`-style providers). Default `Bearer`. */
   readonly providerKeyScheme: string;
   /**
-   * Client request headers sent to the provider besides Content-Type, Content-Length, Accept and
-   * User-Agent. Default none: every other client header stays at the gateway.
+   * Client request headers sent to the provider besides Content-Type, Content-Length,
+   * Content-Encoding, Accept and User-Agent. Default none: every other client header stays at the
+   * gateway.
    */
   readonly forwardRequestHeaders: readonly string[];
   /**

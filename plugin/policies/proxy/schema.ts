@@ -20,7 +20,7 @@ const properties = {
   providerKeyScheme: { type: 'string', default: DEFAULTS.providerKeyScheme, description: 'Scheme before the provider key; empty for none' },
   forwardRequestHeaders: {
     type: 'array', items: HEADER_NAME, default: [...DEFAULTS.forwardRequestHeaders],
-    description: 'Client headers sent to the provider besides Content-Type, Content-Length, Accept and User-Agent',
+    description: 'Client headers sent to the provider besides Content-Type, Content-Length, Content-Encoding, Accept and User-Agent',
   },
   forwardResponseHeaders: {
     type: 'array', items: HEADER_NAME, default: [...DEFAULTS.forwardResponseHeaders],
