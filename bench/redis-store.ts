@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const theirsRuns: number[] = [];
   try {
     for (let round = 0; round < ROUNDS; round += 1) {
-      oursRuns.push(await measure((key) => store.take(key, limits, 1)));
+      oursRuns.push(await measure((key) => store.take(key, { limits, cost: 1 })));
       theirsRuns.push(await measure((key) => flexible.consume(key)));
     }
   } finally {

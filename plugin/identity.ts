@@ -5,6 +5,8 @@
 export interface RateLimitPlan {
   readonly capacity: number;
   readonly refillRate: number;
+  /** The key's own LLM-token bucket, used where the limiter step has `llmTokens`. */
+  readonly llmTokens?: { readonly capacity: number; readonly refillRate: number };
 }
 
 export interface KeyIdentity {
@@ -13,6 +15,8 @@ export interface KeyIdentity {
   readonly id: string;
   /** The key's own limits, when its entry declares `rateLimit`. */
   readonly rateLimit?: RateLimitPlan;
+  /** The key id as a metric label value, when key-auth's `metricKeyIds` is on; else undefined. */
+  readonly metricKeyId?: string;
 }
 
 export function identityOf(req: { user?: unknown }): KeyIdentity | undefined {

@@ -17,6 +17,10 @@ export const MESSAGES = Object.freeze({
   badGateway: 'The LLM provider could not be reached or failed to answer',
   gatewayTimeout: 'The LLM provider did not answer in time',
   providerError: 'The LLM provider rejected the request',
+  bodyNotJson: 'The request body is not valid JSON',
+  bodyNotObject: 'The request body must be a JSON object',
+  messagesNotArray: '"messages" must be an array of chat messages',
+  bodyEncoded: 'The request body must not be compressed on this route',
 });
 
 /** What replaces a secret in text passed on (provider messages) and in log fields. */

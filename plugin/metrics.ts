@@ -53,6 +53,27 @@ export const rateLimitDecisionSeconds = new Histogram({
   registers: [registry],
 });
 
+export const llmTokens = new Counter({
+  name: 'llm_tokens_total',
+  help: 'LLM tokens charged to clients, by pipeline and kind (input, output); key_id only with key-auth metricKeyIds',
+  labelNames: ['pipeline', 'kind', 'key_id'] as const,
+  registers: [registry],
+});
+
+export const llmTokenSettlements = new Counter({
+  name: 'llm_token_settlements_total',
+  help: 'LLM-token reservations settled, by outcome (usage, estimated, refunded, store_error)',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const llmTokenReservationRatio = new Histogram({
+  name: 'llm_token_reservation_ratio',
+  help: 'Tokens charged divided by tokens reserved, per settled request: how good the estimates are',
+  buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1, 1.1, 1.25, 1.5, 2, 4],
+  registers: [registry],
+});
+
 export const httpRequests = new Counter({
   name: 'http_requests_total',
   help: 'Requests answered by the gateway, by pipeline, method and status class',

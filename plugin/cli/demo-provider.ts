@@ -2,20 +2,37 @@
 // A stand-in LLM provider for `npm start` without LLM_PROVIDER_URL: it answers POST
 // /v1/chat and /v1/chat/completions with an OpenAI-style chat completion, or with server-sent
 // events, one word at a time, when the body asks `"stream": true`, so the README's curl and the
-// official `openai` client work on a fresh machine.
+// official `openai` client work on a fresh machine. Its usage is honest, by its own count (a word
+// of the answer is a token; the prompt is counted as the gateway estimates it): it honours
+// `max_tokens`/`max_completion_tokens`, and sends the usage chunk when `stream_options` asks.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { estimateTokens } from '../llm/estimate';
 
 const DEMO_MODEL = 'demo-echo-1';
 const MAX_DEMO_BODY = 1024 * 1024;
 
-interface ChatRequest { messages?: Array<{ role?: unknown; content?: unknown }>; stream?: unknown; model?: unknown }
+interface ChatRequest {
+  messages?: Array<{ role?: unknown; content?: unknown }>;
+  stream?: unknown;
+  model?: unknown;
+  stream_options?: { include_usage?: unknown };
+}
 
-function replyTo(request: ChatRequest): string {
+/** The answer's words: an echo of the last user message, cut at the request's output limit. */
+function replyTo(request: ChatRequest): string[] {
   const last = [...(request.messages ?? [])].reverse().find((m) => m.role === 'user');
   const said = typeof last?.content === 'string' ? last.content : '';
-  return said === '' ? 'Hello from the demo provider.' : `You said: ${said}`;
+  const words = (said === '' ? 'Hello from the demo provider.' : `You said: ${said}`).split(' ');
+  const limits = [(request as Record<string, unknown>)['max_tokens'], (request as Record<string, unknown>)['max_completion_tokens']]
+    .filter((n): n is number => typeof n === 'number' && n > 0);
+  return limits.length === 0 ? words : words.slice(0, Math.max(...limits));
+}
+
+function usageOf(request: ChatRequest, words: readonly string[]): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
+  const prompt = estimateTokens(request as Record<string, unknown>, 0).input;
+  return { prompt_tokens: prompt, completion_tokens: words.length, total_tokens: prompt + words.length };
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
@@ -24,11 +41,11 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
   res.end(text);
 }
 
-function completion(id: string, model: string, content: string) {
+function completion(id: string, model: string, request: ChatRequest, words: readonly string[]) {
   return {
     id, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model,
-    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-    usage: { prompt_tokens: 0, completion_tokens: content.split(' ').length, total_tokens: content.split(' ').length },
+    choices: [{ index: 0, message: { role: 'assistant', content: words.join(' ') }, finish_reason: 'stop' }],
+    usage: usageOf(request, words),
   };
 }
 
@@ -38,29 +55,50 @@ function completion(id: string, model: string, content: string) {
  */
 const STREAM_INTERVAL_MS = Math.max(0, Number(process.env['DEMO_STREAM_INTERVAL_MS'] ?? 30) || 0);
 
-function streamCompletion(res: http.ServerResponse, id: string, model: string, content: string): void {
+function streamCompletion(res: http.ServerResponse, id: string, model: string, request: ChatRequest, words: readonly string[]): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const created = Math.floor(Date.now() / 1000);
-  const chunk = (delta: Record<string, string>, finish: string | null) => `data: ${JSON.stringify({
-    id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }],
+  const withUsage = request.stream_options?.include_usage === true;
+  const event = (choices: unknown[], usage: unknown = null) => `data: ${JSON.stringify({
+    id, object: 'chat.completion.chunk', created, model, choices, ...(withUsage ? { usage } : {}),
   })}\n\n`;
+  const chunk = (delta: Record<string, string>, finish: string | null) => event([{ index: 0, delta, finish_reason: finish }]);
   const events = [
     chunk({ role: 'assistant' }, null),
-    ...content.split(' ').map((word, i) => chunk({ content: i === 0 ? word : ` ${word}` }, null)),
+    ...words.map((word, i) => chunk({ content: i === 0 ? word : ` ${word}` }, null)),
     chunk({}, 'stop'),
+    ...(withUsage ? [event([], usageOf(request, words))] : []),
     'data: [DONE]\n\n',
   ];
   let next = 0;
   const send = (): void => {
     // A client (the gateway) that hung up stops the answer, as a provider would.
     if (res.destroyed) return;
-    const event = events[next];
+    const text = events[next];
     next += 1;
-    if (next === events.length) { res.end(event); return; }
-    res.write(event);
+    if (next === events.length) { res.end(text); return; }
+    res.write(text);
     setTimeout(send, STREAM_INTERVAL_MS).unref();
   };
   send();
+}
+
+function answer(res: http.ServerResponse, body: Buffer, id: string): void {
+  let request: ChatRequest;
+  try {
+    request = JSON.parse(body.toString('utf8')) as ChatRequest;
+  } catch {
+    sendJson(res, 400, { error: { message: 'The request body is not valid JSON' } });
+    return;
+  }
+  if (typeof request !== 'object' || request === null || !Array.isArray(request.messages)) {
+    sendJson(res, 400, { error: { message: '"messages" must be an array of chat messages' } });
+    return;
+  }
+  const model = typeof request.model === 'string' ? request.model : DEMO_MODEL;
+  const words = replyTo(request);
+  if (request.stream === true) streamCompletion(res, id, model, request, words);
+  else sendJson(res, 200, completion(id, model, request, words));
 }
 
 export function createDemoProvider(): http.Server {
@@ -74,22 +112,8 @@ export function createDemoProvider(): http.Server {
     let size = 0;
     req.on('data', (chunk: Buffer) => { size += chunk.length; if (size <= MAX_DEMO_BODY) chunks.push(chunk); });
     req.on('end', () => {
-      let request: ChatRequest;
-      try {
-        request = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatRequest;
-      } catch {
-        sendJson(res, 400, { error: { message: 'The request body is not valid JSON' } });
-        return;
-      }
-      if (typeof request !== 'object' || request === null || !Array.isArray(request.messages)) {
-        sendJson(res, 400, { error: { message: '"messages" must be an array of chat messages' } });
-        return;
-      }
       counter += 1;
-      const id = `chatcmpl-demo-${counter}`;
-      const model = typeof request.model === 'string' ? request.model : DEMO_MODEL;
-      if (request.stream === true) streamCompletion(res, id, model, replyTo(request));
-      else sendJson(res, 200, completion(id, model, replyTo(request)));
+      answer(res, Buffer.concat(chunks), `chatcmpl-demo-${counter}`);
     });
   });
 }

@@ -1,13 +1,16 @@
 // plugin/http/exchange.ts
 // The one place where what a response's earlier handlers learned waits for its later ones: the
 // formatter step's options, whether the answer is the provider's, whether a `{"detail"}` body was
-// written, the provider's status for the request log, an error answer held back to be rewritten.
+// written, the provider's status for the request log, an error answer held back to be rewritten,
+// the request's parsed body, the LLM-token reservation to settle.
 // Kept in a WeakMap rather than as properties on the response: a property added to every
 // ServerResponse changes its shape per request, which the bench profile showed costing more.
 
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { UsageMeter } from '../llm/usage-meter';
 import type { DetailErrorFormatterOptions } from '../policies/detail-error-formatter/options';
+import type { ChatBody } from './chat-body';
 import type { HeldErrorAnswer } from './held-error-answer';
 
 export interface Exchange {
@@ -21,6 +24,10 @@ export interface Exchange {
   upstreamStatus: number | undefined;
   /** An error answer the rewriter holds until it can write its one `{"detail"}` body. */
   held: HeldErrorAnswer | undefined;
+  /** The request's JSON, once a policy needed it (read once; the proxy sends these bytes). */
+  body: Promise<ChatBody | undefined> | undefined;
+  /** The LLM-token reservation of this request, settled by what the provider's answer shows. */
+  usage: UsageMeter | undefined;
 }
 
 const exchanges = new WeakMap<ServerResponse, Exchange>();
@@ -29,7 +36,7 @@ const exchanges = new WeakMap<ServerResponse, Exchange>();
 export function exchangeOf(res: ServerResponse): Exchange {
   let exchange = exchanges.get(res);
   if (exchange === undefined) {
-    exchange = { formatter: undefined, fromProvider: false, detailWritten: false, upstreamStatus: undefined, held: undefined };
+    exchange = { formatter: undefined, fromProvider: false, detailWritten: false, upstreamStatus: undefined, held: undefined, body: undefined, usage: undefined };
     exchanges.set(res, exchange);
   }
   return exchange;

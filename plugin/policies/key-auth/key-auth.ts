@@ -6,10 +6,12 @@
 import type { NextFunction, RequestHandler, Response } from 'express';
 import type { EgConfig, GatewayRequest } from '../../eg/types';
 import { sendDetail } from '../../errors';
+import { chatBody } from '../../http/chat-body';
 import { registerSecrets } from '../../http/secrets';
 import { logger } from '../../logger';
 import { MESSAGES } from '../../messages';
 import { authFailures } from '../../metrics';
+import { bodyLimitOf } from '../body-limit';
 import { resolveOptions } from '../resolve-options';
 import { prepareEntries, sha256Hex, type KeyRecord, type KeyTable } from './key-table';
 import { keysFileSource } from './keys-file';
@@ -28,6 +30,8 @@ export function keyAuth(params: Readonly<Record<string, unknown>>, config: EgCon
   if (table.current().size === 0) logger.warn({ code: 'WRN_KEY_AUTH_NO_KEYS' }, 'key-auth: no keys are declared; every request will get 401');
 
   const headerName = options.apiKeyHeader.toLowerCase();
+  // The config this step was built from: the body limit of a request's pipeline is looked up in it.
+  const gatewayConfig = config.gatewayConfig;
   const metricKeyIds = options.metricKeyIds;
 
   function refuse(req: GatewayRequest, res: Response, reason: FailureReason, record: KeyRecord | undefined): void {
@@ -52,8 +56,19 @@ export function keyAuth(params: Readonly<Record<string, unknown>>, config: EgCon
     if (record.apiEndpoints !== undefined && !record.apiEndpoints.has(req.egContext?.apiEndpoint?.apiEndpointName ?? '')) {
       return refuse(req, res, 'forbidden', record);
     }
-    req.user = record.identity;
-    next();
+    req.user = metricKeyIds ? record.labelledIdentity : record.identity;
+    if (record.models === undefined) {
+      next();
+      return;
+    }
+    // A key limited to some models: the body says which one the request asks for.
+    const models = record.models;
+    void chatBody(req, res, bodyLimitOf(gatewayConfig, req.egContext?.apiEndpoint?.apiEndpointName)).then((body) => {
+      if (body === undefined) return;
+      const model = body.json['model'];
+      if (typeof model === 'string' && models.has(model)) next();
+      else refuse(req, res, 'model', record);
+    });
   };
   // Plain keys of this step, so that no provider message passed on can quote one; the keysFile
   // registers its own.

@@ -5,7 +5,7 @@
 // one Map lookup whatever the number of keys.
 
 import { createHash } from 'node:crypto';
-import type { KeyIdentity } from '../../identity';
+import type { KeyIdentity, RateLimitPlan } from '../../identity';
 import type { KeyEntryInput } from './options';
 
 export interface KeyRecord {
@@ -19,8 +19,12 @@ export interface KeyRecord {
   readonly expiresAtMs: number;
   /** apiEndpoint names allowed; undefined for all. */
   readonly apiEndpoints: ReadonlySet<string> | undefined;
+  /** Models the key may ask for; undefined for any. */
+  readonly models: ReadonlySet<string> | undefined;
   /** The identity handed to later policies, built once so a request allocates nothing. */
   readonly identity: KeyIdentity;
+  /** The same, naming the key id for metric labels (key-auth's `metricKeyIds`). */
+  readonly labelledIdentity: KeyIdentity;
 }
 
 export type KeyTable = ReadonlyMap<string, KeyRecord>;
@@ -44,6 +48,13 @@ function parseExpiry(origin: string, entry: KeyEntryInput): number {
   return ms;
 }
 
+function planOf(plan: RateLimitPlan): RateLimitPlan {
+  const { capacity, refillRate, llmTokens } = plan;
+  return Object.freeze(llmTokens === undefined
+    ? { capacity, refillRate }
+    : { capacity, refillRate, llmTokens: Object.freeze({ capacity: llmTokens.capacity, refillRate: llmTokens.refillRate }) });
+}
+
 /**
  * Prepares entries already checked against the entry schema. `label` names their source
  * (`keys`, `keysFile`) in error messages. Throws on a bad expiry date.
@@ -54,7 +65,7 @@ export function prepareEntries(entries: readonly KeyEntryInput[], label: string)
     const hash = entry.sha256 !== undefined ? entry.sha256.toLowerCase() : sha256Hex(String(entry.key));
     const identity: KeyIdentity = Object.freeze(entry.rateLimit === undefined
       ? { type: 'api-key' as const, id: entry.id }
-      : { type: 'api-key' as const, id: entry.id, rateLimit: Object.freeze({ capacity: entry.rateLimit.capacity, refillRate: entry.rateLimit.refillRate }) });
+      : { type: 'api-key' as const, id: entry.id, rateLimit: planOf(entry.rateLimit) });
     return Object.freeze({
       origin,
       id: entry.id,
@@ -62,7 +73,9 @@ export function prepareEntries(entries: readonly KeyEntryInput[], label: string)
       disabled: entry.disabled === true,
       expiresAtMs: parseExpiry(origin, entry),
       apiEndpoints: entry.apiEndpoints === undefined ? undefined : new Set(entry.apiEndpoints),
+      models: entry.models === undefined ? undefined : new Set(entry.models),
       identity,
+      labelledIdentity: Object.freeze({ ...identity, metricKeyId: entry.id }),
     });
   });
 }

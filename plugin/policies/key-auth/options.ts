@@ -19,6 +19,8 @@ export interface KeyEntryInput {
   readonly apiEndpoints?: readonly string[];
   /** This key's plan, read by token-bucket-rate-limit. Default: the limiter's own. */
   readonly rateLimit?: RateLimitPlan;
+  /** Models this key may ask for (reason `model` otherwise). Default: any. */
+  readonly models?: readonly string[];
 }
 
 export interface KeyAuthOptions {
@@ -43,4 +45,4 @@ export const DEFAULTS: KeyAuthOptions = Object.freeze({
 });
 
 /** Reasons a request is refused: the metric's `reason` label and the log's, never the client's. */
-export type FailureReason = 'missing' | 'unknown' | 'disabled' | 'expired' | 'forbidden';
+export type FailureReason = 'missing' | 'unknown' | 'disabled' | 'expired' | 'forbidden' | 'model';

@@ -10,9 +10,21 @@ const SHA256_PATTERN = '^[0-9a-fA-F]{64}$';
 
 const positive = (description: string) => ({ type: 'number', exclusiveMinimum: 0, description });
 
+const tokenPlanProperties = {
+  capacity: positive('LLM tokens the key may spend at once'),
+  refillRate: positive('LLM tokens added back per second'),
+} as const;
+
 const planProperties = {
   capacity: positive('Bucket size (tokens)'),
   refillRate: positive('Tokens added per second'),
+  llmTokens: {
+    type: 'object',
+    required: ['capacity', 'refillRate'],
+    properties: tokenPlanProperties,
+    propertyNames: onlyDeclared(tokenPlanProperties),
+    description: "This key's LLM-token bucket, where the limiter has llmTokens",
+  },
 } as const;
 
 const entryProperties = {
@@ -24,6 +36,7 @@ const entryProperties = {
   // and let the factory check that a string parses.
   expiresAt: { anyOf: [{ type: 'string', minLength: 1 }, { instanceof: 'Date' }], description: 'ISO 8601 date-time after which the key is refused' },
   apiEndpoints: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'apiEndpoint names this key may call; default all' },
+  models: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Models this key may ask for (the body\'s "model"); default any' },
   rateLimit: {
     type: 'object',
     required: ['capacity', 'refillRate'],

@@ -1,36 +1,40 @@
 // plugin/policies/proxy/provider-exchange.ts
 // One request's exchange with the provider, from connect to teardown: its state in fields, one
-// way to end it. It forwards the body as it streams, commits the client's status line with the
-// answer's first byte (event streams at once), passes the answer on chunk by chunk with
-// backpressure both ways, and ends in exactly one of: the provider's end, a failure (timeout,
+// way to end it. It forwards the body as it streams (or the body a policy already read), commits
+// the client's status line with the answer's first byte (event streams at once), passes the
+// answer on chunk by chunk with backpressure both ways (through the LLM-token reservation's tap,
+// when the request has one), and ends in exactly one of: the provider's end, a failure (timeout,
 // reset, refusal) mapped to the client's answer, the client leaving, or the client not reading.
 
-import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import type { Socket } from 'node:net';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { NextFunction, Response } from 'express';
 import type { GatewayRequest } from '../../eg/types';
+import { bodyToSend } from '../../http/chat-body';
 import { inviteBody } from '../../http/expect-continue';
 import { exchangeOf } from '../../http/exchange';
+import type { ExchangeEnd, ResponseTap, UsageMeter } from '../../llm/usage-meter';
 import { logger } from '../../logger';
 import { upstreamErrors, upstreamFirstByteSeconds, upstreamSeconds } from '../../metrics';
-import { isEventStream, lastBytes } from './event-stream';
+import { lastBytes } from './event-stream';
 import { endAfterFailure, reasonOf, type FailureReason } from './failure';
-import { pickHeaders } from './headers';
 import { PhaseTimers } from './phase-timers';
-import type { ProviderRoute } from './provider-route';
+import { answerHead, openProviderRequest, type AnswerHead, type ProviderRoute } from './provider-route';
 import { forwardBody, refuseLargeBody } from './request-body';
 
 const secondsSince = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e9;
 
 export class ProviderExchange {
-  private readonly upstream: ClientRequest;
-  private readonly timers = new PhaseTimers((reason) => this.fail(reason));
+  private upstream: ClientRequest | undefined;
+  /** The LLM-token reservation to settle, when the limiter took one. */
+  private readonly meter: UsageMeter | undefined;
+  private tap: (ResponseTap & { flush(): Buffer }) | undefined;
+  private readonly timers: PhaseTimers;
   private readonly startedAt = process.hrtime.bigint();
   private readonly labels: { pipeline: string };
   private upstreamResponse: IncomingMessage | undefined;
+  /** The client's status line and headers, once the provider answered. */
+  private head: AnswerHead | undefined;
   private finished = false;
-  private connected = false;
-  private sent = false;
   /** The status line and headers went to the client (or to the formatter holding an error). */
   private committed = false;
   /** Last bytes forwarded of an event stream: a failure must not glue its event to a half one. */
@@ -38,108 +42,100 @@ export class ProviderExchange {
   /** True while the provider is paused because the client reads slower than it writes. */
   private waitingForClient = false;
 
-  constructor(private readonly route: ProviderRoute, private readonly req: GatewayRequest, private readonly res: Response, path: string) {
-    const headers = pickHeaders(req.headers, route.requestHeaders);
-    if (route.credential !== undefined) headers[route.credential[0]] = route.credential[1];
-    // Identity keeps event streams uncompressed end to end and error bodies readable.
-    headers['accept-encoding'] = 'identity';
-    if (req.egContext?.requestID !== undefined) headers['eg-request-id'] = req.egContext.requestID;
+  constructor(private readonly route: ProviderRoute, private readonly req: GatewayRequest, private readonly res: Response, private readonly path: string) {
     this.labels = { pipeline: req.egContext?.apiEndpoint?.apiEndpointName ?? 'unknown' };
-    const { target } = route;
-    this.upstream = route.request({
-      protocol: target.protocol, hostname: target.hostname, port: target.port,
-      method: req.method, path: route.basePath + path, headers, agent: route.agent,
-    });
+    this.meter = exchangeOf(res).usage;
+    this.timers = new PhaseTimers(route.options, (reason) => this.fail(reason));
   }
 
   start(next: NextFunction): void {
-    this.timers.startTotal(this.route.options.totalTimeoutMs);
-    this.upstream.on('socket', (socket: Socket) => this.onSocket(socket));
-    this.upstream.on('finish', () => { this.sent = true; this.armFirstByte(); });
-    this.upstream.on('error', (error: NodeJS.ErrnoException) => this.fail(reasonOf(error), error));
-    this.upstream.on('response', (providerRes: IncomingMessage) => this.onResponse(providerRes));
+    this.timers.startTotal();
     this.res.on('drain', () => this.onClientDrained());
     // A client that goes away must not keep a (paid) provider call running.
     this.res.on('close', () => this.onClientClosed());
+    const read = exchangeOf(this.res).body;
+    if (read !== undefined) {
+      // A policy read the body already (token limits, a key's models): send those bytes.
+      void read.then((body) => {
+        if (body === undefined || this.finished) return;
+        const bytes = bodyToSend(body);
+        this.open(bytes.length).end(bytes);
+      });
+      return;
+    }
+    const upstream = this.open(undefined);
     inviteBody(this.req, this.res);
-    forwardBody(this.req, this.upstream, this.route.options.maxBodyBytes, {
-      onTooLarge: () => { if (this.abort()) refuseLargeBody(this.req, this.res); },
-      onError: (error) => { if (this.abort()) next(error); },
+    forwardBody(this.req, upstream, this.route.options.maxBodyBytes, {
+      onTooLarge: () => { if (this.abort('failed')) refuseLargeBody(this.req, this.res); },
+      onError: (error) => { if (this.abort('failed')) next(error); },
     });
   }
 
-  private onSocket(socket: Socket): void {
-    if (!socket.connecting) {
-      this.connected = true;
-      this.armFirstByte();
-      return;
-    }
-    this.timers.arm(this.route.options.connectTimeoutMs, 'connect_timeout');
-    socket.once('connect', () => { this.connected = true; this.armFirstByte(); });
-  }
-
-  /**
-   * The first-byte clock starts once the whole request is on the wire: a client uploading a long
-   * prompt slowly is not the provider being slow (the server's requestTimeout bounds the client).
-   */
-  private armFirstByte(): void {
-    if (this.finished || this.upstreamResponse !== undefined || !this.connected) return;
-    this.timers.arm(this.sent ? this.route.options.firstByteTimeoutMs : 0, 'first_byte_timeout');
+  /** Opens the provider request; `contentLength` when the whole body is known. */
+  private open(contentLength: number | undefined): ClientRequest {
+    const upstream = openProviderRequest(this.route, this.req, this.path, contentLength);
+    this.upstream = upstream;
+    this.timers.watchRequest(upstream);
+    upstream.on('error', (error: NodeJS.ErrnoException) => this.fail(reasonOf(error), error));
+    upstream.on('response', (providerRes: IncomingMessage) => this.onResponse(providerRes));
+    return upstream;
   }
 
   private onResponse(providerRes: IncomingMessage): void {
     if (this.finished) { providerRes.destroy(); return; }
     this.upstreamResponse = providerRes;
     upstreamFirstByteSeconds.observe(this.labels, secondsSince(this.startedAt));
-    this.timers.arm(this.route.options.idleTimeoutMs, 'idle_timeout');
-    const status = providerRes.statusCode ?? 502;
+    this.timers.responded();
+    const head = answerHead(this.route, providerRes);
+    this.head = head;
     const exchange = exchangeOf(this.res);
-    exchange.upstreamStatus = status;
+    exchange.upstreamStatus = head.status;
     exchange.fromProvider = true;
-    const headers = pickHeaders(providerRes.headers, this.route.responseHeaders);
-    if (isEventStream(providerRes.headers['content-type'])) {
-      headers['cache-control'] = 'no-cache';
-      headers['x-accel-buffering'] = 'no';
-      delete headers['content-length'];
+    this.tap = this.meter?.answer(head.status, head.eventStream);
+    if (head.eventStream) {
       this.eventStreamTail = Buffer.alloc(0);
       this.res.socket?.setNoDelay(true);
-      this.commit(status, headers);
+      this.commit();
       // Clients (the openai SDK among them) see the stream open before its first event.
-      if (status < 400) this.res.flushHeaders();
+      if (head.status < 400) this.res.flushHeaders();
     }
     // Any other answer commits its status line with its first body byte (or its end): until
     // then, a provider failure can still be answered with the contract's JSON.
-    providerRes.on('data', (chunk: Buffer) => this.onData(status, headers, chunk));
-    providerRes.on('end', () => this.onEnd(status, headers));
+    providerRes.on('data', (chunk: Buffer) => this.onData(chunk));
+    providerRes.on('end', () => this.onEnd());
     providerRes.on('aborted', () => this.fail('reset'));
     providerRes.on('error', (error) => this.fail('reset', error));
     providerRes.on('close', () => { if (!providerRes.complete) this.fail('reset'); });
   }
 
-  private commit(status: number, headers: OutgoingHttpHeaders): void {
-    if (this.committed) return;
+  private commit(): void {
+    if (this.committed || this.head === undefined) return;
     this.committed = true;
-    this.res.writeHead(status, headers);
+    this.res.writeHead(this.head.status, this.head.headers);
   }
 
-  private onData(status: number, headers: OutgoingHttpHeaders, chunk: Buffer): void {
+  private onData(chunk: Buffer): void {
     if (this.finished) return;
     // The formatter already answered (an error body past its limit, or a status that says it
     // all): the rest of the provider's answer is not needed.
-    if (this.res.writableEnded) { this.abort(); return; }
+    if (this.res.writableEnded) { this.abort('failed'); return; }
     this.timers.refresh();
-    if (this.eventStreamTail !== undefined) this.eventStreamTail = lastBytes(this.eventStreamTail, chunk);
-    this.commit(status, headers);
-    if (!this.res.write(chunk)) {
+    const forwarded = this.tap === undefined ? chunk : this.tap.pass(chunk);
+    if (forwarded.length === 0) return;
+    if (this.eventStreamTail !== undefined) this.eventStreamTail = lastBytes(this.eventStreamTail, forwarded);
+    this.commit();
+    if (!this.res.write(forwarded)) {
       this.waitingForClient = true;
       this.upstreamResponse?.pause();
     }
   }
 
-  private onEnd(status: number, headers: OutgoingHttpHeaders): void {
-    if (!this.settle()) return;
+  private onEnd(): void {
+    if (!this.settle('completed')) return;
     upstreamSeconds.observe(this.labels, secondsSince(this.startedAt));
-    this.commit(status, headers);
+    this.commit();
+    const rest = this.tap?.flush();
+    if (rest !== undefined && rest.length > 0) this.res.write(rest);
     this.res.end();
   }
 
@@ -155,13 +151,13 @@ export class ProviderExchange {
     // client is the one stuck. Nothing more can reach it, so both connections are closed (a last
     // event queued behind unread data would hold the socket open for as long as it stays stuck).
     if (reason === 'idle_timeout' && this.waitingForClient) {
-      this.abort();
+      this.abort('cancelled');
       upstreamErrors.inc({ reason: 'client_stalled' });
       logger.info({ requestId: this.req.egContext?.requestID }, 'client stopped reading: response and provider request closed');
       this.res.destroy();
       return;
     }
-    this.abort();
+    this.abort('failed');
     upstreamErrors.inc({ reason });
     logger.warn({ reason, requestId: this.req.egContext?.requestID, err: error instanceof Error ? error.message : undefined }, 'provider request failed');
     endAfterFailure(this.res, reason, this.eventStreamTail);
@@ -169,23 +165,24 @@ export class ProviderExchange {
 
   private onClientClosed(): void {
     if (this.finished || this.res.writableEnded) return;
-    this.abort();
+    this.abort('cancelled');
     upstreamErrors.inc({ reason: 'client_closed' });
     logger.debug({ requestId: this.req.egContext?.requestID }, 'client left: provider request aborted');
   }
 
-  /** Marks the exchange over and stops its clocks; false when it already was. */
-  private settle(): boolean {
+  /** Marks the exchange over, stops its clocks and tells the reservation; false when it already was. */
+  private settle(how: ExchangeEnd): boolean {
     if (this.finished) return false;
     this.finished = true;
     this.timers.clear();
+    this.meter?.end(how);
     return true;
   }
 
   /** Ends the exchange early: both connections to the provider are closed. False when already over. */
-  private abort(): boolean {
-    if (!this.settle()) return false;
-    this.upstream.destroy();
+  private abort(how: ExchangeEnd): boolean {
+    if (!this.settle(how)) return false;
+    this.upstream?.destroy();
     this.upstreamResponse?.destroy();
     return true;
   }

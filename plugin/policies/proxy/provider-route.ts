@@ -3,12 +3,13 @@
 // config load: the target URL, its pooled agent, the header allowlists, the credential, the
 // timeouts. A request then only copies headers and opens its exchange.
 
-import http from 'node:http';
+import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import type { EgConfig } from '../../eg/types';
+import type { EgConfig, GatewayRequest } from '../../eg/types';
 import { logger } from '../../logger';
 import { agentFor } from './agents';
-import { allowlist, GATEWAY_RESPONSE_HEADERS, gatewayRequestHeaders, REQUEST_HEADERS, RESPONSE_HEADERS } from './headers';
+import { isEventStream } from './event-stream';
+import { allowlist, GATEWAY_RESPONSE_HEADERS, gatewayRequestHeaders, pickHeaders, REQUEST_HEADERS, RESPONSE_HEADERS } from './headers';
 import { PROVIDER_KEY_ENV, type ProxyOptions } from './options';
 
 export interface ProviderRoute {
@@ -63,4 +64,44 @@ export function buildRoute(options: ProxyOptions, config: EgConfig): ProviderRou
     credential: key === '' ? undefined : [options.providerKeyHeader.toLowerCase(), options.providerKeyScheme === '' ? key : `${options.providerKeyScheme} ${key}`] as const,
     options,
   });
+}
+
+/**
+ * The request to the provider: the allowlisted client headers, the credential, `identity`
+ * encoding (event streams stay uncompressed end to end, error bodies readable), EG's request id;
+ * `contentLength` when the whole body is known (a policy read it).
+ */
+export function openProviderRequest(route: ProviderRoute, req: GatewayRequest, path: string, contentLength: number | undefined): ClientRequest {
+  const headers = pickHeaders(req.headers, route.requestHeaders);
+  if (contentLength !== undefined) headers['content-length'] = String(contentLength);
+  if (route.credential !== undefined) headers[route.credential[0]] = route.credential[1];
+  headers['accept-encoding'] = 'identity';
+  if (req.egContext?.requestID !== undefined) headers['eg-request-id'] = req.egContext.requestID;
+  const { target } = route;
+  return route.request({
+    protocol: target.protocol, hostname: target.hostname, port: target.port,
+    method: req.method, path: route.basePath + path, headers, agent: route.agent,
+  });
+}
+
+export interface AnswerHead {
+  readonly status: number;
+  readonly headers: OutgoingHttpHeaders;
+  readonly eventStream: boolean;
+}
+
+/**
+ * The client's status line and headers for the provider's answer: the allowlisted headers; an
+ * event stream also gets `no-cache` and `X-Accel-Buffering: no` (so nginx in front does not
+ * buffer it either), and no length.
+ */
+export function answerHead(route: ProviderRoute, providerRes: IncomingMessage): AnswerHead {
+  const headers = pickHeaders(providerRes.headers, route.responseHeaders);
+  const eventStream = isEventStream(providerRes.headers['content-type']);
+  if (eventStream) {
+    headers['cache-control'] = 'no-cache';
+    headers['x-accel-buffering'] = 'no';
+    delete headers['content-length'];
+  }
+  return { status: providerRes.statusCode ?? 502, headers, eventStream };
 }

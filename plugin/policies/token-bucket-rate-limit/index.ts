@@ -8,5 +8,5 @@ import { tokenBucketRateLimit } from './token-bucket-rate-limit';
 export const tokenBucketRateLimitPolicy: PolicyDefinition = {
   name: 'token-bucket-rate-limit',
   schema: schema as unknown as PolicyDefinition['schema'],
-  policy: (params) => tokenBucketRateLimit(params),
+  policy: (params, config) => tokenBucketRateLimit(params, config),
 };

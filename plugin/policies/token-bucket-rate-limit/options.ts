@@ -5,6 +5,21 @@ import type { TrustProxy } from './client-ip';
 
 type RateLimitBy = 'key-or-ip' | 'key' | 'ip';
 type FailureMode = 'closed' | 'open';
+export type TokenCount = 'total' | 'input' | 'output';
+
+/** A bucket of LLM tokens beside the request bucket: decided together, settled on the usage. */
+export interface LlmTokenOptions {
+  /** LLM tokens a client may spend at once. Required. */
+  readonly capacity: number;
+  /** LLM tokens added back per second. Required. */
+  readonly refillRate: number;
+  /** Which usage is charged: `total` (default), `input` (prompt) or `output` (completion). */
+  readonly count: TokenCount;
+  /** Output estimate of a request that names no `max_tokens`/`max_completion_tokens`. Default 1024. */
+  readonly defaultMaxTokens: number;
+}
+
+export const LLM_TOKEN_DEFAULTS = Object.freeze({ count: 'total', defaultMaxTokens: 1024 } as const);
 
 export interface TokenBucketRateLimitOptions {
   /** Bucket size: the burst a client may send at once. Required. */
@@ -17,7 +32,7 @@ export interface TokenBucketRateLimitOptions {
   readonly cost: number;
   /** When the store fails: `closed` (default) answers 500 as the contract says; `open` lets the request through and counts it. */
   readonly failureMode: FailureMode;
-  /** Send the IETF RateLimit-Policy / RateLimit fields on every response. Default true. */
+  /** Send the IETF RateLimit fields and OpenAI's x-ratelimit-* on every response. Default true. */
   readonly headers: boolean;
   /** Name of the quota in the RateLimit fields, and the namespace of its buckets. Default `default`. */
   readonly policyName: string;
@@ -25,9 +40,11 @@ export interface TokenBucketRateLimitOptions {
   readonly trustProxy: TrustProxy;
   /** Prefix length that groups IPv6 clients into one bucket. Default 64. */
   readonly ipv6Subnet: number;
+  /** LLM-token limits; off unless given. */
+  readonly llmTokens: LlmTokenOptions | undefined;
 }
 
-export const DEFAULTS: Omit<TokenBucketRateLimitOptions, 'capacity' | 'refillRate'> = Object.freeze({
+export const DEFAULTS: Omit<TokenBucketRateLimitOptions, 'capacity' | 'refillRate' | 'llmTokens'> = Object.freeze({
   rateLimitBy: 'key-or-ip',
   cost: 1,
   failureMode: 'closed',
