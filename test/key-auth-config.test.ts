@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { schema } from '../plugin/policies/key-auth/schema';
-import { proxyStep, REPO_ROOT, startGateway, step } from './helpers/gateway';
+import { proxyStep, REPO_ROOT, startGateway, step } from '../testkit/gateway';
 import { newKey, sha256 } from './key-auth-helpers';
 
 const UPSTREAM_URL = 'http://127.0.0.1:9'; // never called: the gateway must not start
@@ -75,6 +75,15 @@ describe('npm run key', function () {
   });
 });
 
+/** What the README's default column shows for a schema default: `''`, a backquoted string, a boolean, `none` for an empty list. */
+function defaultCell(value: unknown): string {
+  if (value === '') return "`''`";
+  if (typeof value === 'string') return `\`${value}\``;
+  if (typeof value === 'boolean') return String(value);
+  if (Array.isArray(value) && value.length === 0) return 'none';
+  throw new Error(`no README form for the default ${JSON.stringify(value)}`);
+}
+
 describe('key-auth: README parameter table', function () {
   it('lists exactly the properties of the key-auth schema, with their types and defaults', function () {
     const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
@@ -83,12 +92,12 @@ describe('key-auth: README parameter table', function () {
     const rows = table.split('\n').filter((line) => /^\| `[A-Za-z]+` \|/.test(line)).map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()));
     const properties = schema.properties as Record<string, { type: string; default?: unknown }>;
     expect(rows.map((cells) => (cells[0] ?? '').replace(/`/g, '')).sort()).to.deep.equal(Object.keys(properties).sort());
+    expect(rows, 'rows of the README table').to.have.length(Object.keys(properties).length);
     for (const [name, type, defaultText] of rows) {
       const property = properties[(name ?? '').replace(/`/g, '')];
-      expect(type, name).to.equal(property?.type === 'array' ? 'object[]' : property?.type);
-      const value = property?.default;
-      if (typeof value === 'string') expect(defaultText, name).to.include(value === '' ? "`''`" : `\`${value}\``);
-      else if (typeof value === 'boolean') expect(defaultText, name).to.include(String(value));
+      if (property === undefined) throw new Error(`${name} is in the README table but not in the schema`);
+      expect(type, name).to.equal(property.type === 'array' ? 'object[]' : property.type);
+      expect(defaultText, `${name}: default`).to.include(defaultCell(property.default));
     }
   });
 });

@@ -25,15 +25,3 @@ export const CHAT_BODY = JSON.stringify({ messages: [{ role: 'user', content: 'h
 export function postChat(baseUrl: string, headers: Record<string, string> = {}, body: string = CHAT_BODY, path = '/v1/chat'): Promise<Reply> {
   return call(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` until it returns true or the deadline passes. */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 50): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await sleep(intervalMs);
-  }
-  return check();
-}
