@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import Redis from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { RedisStore } from '../plugin/stores/redis-store';
-import { startRedis } from '../test/helpers/redis';
+import { startRedis } from '../testkit/redis';
 
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 64);
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 5000);

@@ -11,12 +11,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startRedis, type RedisServer } from '../test/helpers/redis';
-import { sleep } from '../test/helpers/http';
+import { spawnJsonChild } from '../testkit/json-child';
+import { cpuMicrosOf, fdCountOf, rssOf } from '../testkit/proc';
+import { startProviderProcess, type ProviderProcess } from '../testkit/provider';
+import { monitor, startRedis, type CommandCalls, type RedisServer } from '../testkit/redis';
+import { sleep } from '../testkit/wait';
 import { startEgCore, startOurs, type RunningGateway } from './lib/gateways';
-import { cpuMicrosOf, fdCountOf, rssOf, spawnJsonChild } from './lib/processes';
 import { runWrk, type WrkResult } from './lib/wrk';
-import { monitor, type CommandCalls } from './lib/redis-stats';
 import { summarizeProfile, type ProfileSummary } from './lib/profile-summary';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -190,11 +191,13 @@ const fmt = (n: number | undefined, digits = 1): string => (n === undefined || N
 async function main(): Promise<void> {
   const startedAt = new Date();
   const redis = await startRedis();
-  const provider = spawnJsonChild(path.join(__dirname, 'lib', 'provider-process.js'));
+  let provider: ProviderProcess | undefined;
   let profile: ProfileSummary | undefined;
   try {
-    const providerUrl = `http://127.0.0.1:${(await provider.next<{ port: number }>('port')).port}`;
-    const direct = async (): Promise<RunningGateway> => ({ url: `${providerUrl}/v1/chat`, pid: provider.child.pid as number, headers: { 'Content-Type': 'application/json' }, stop: async () => undefined });
+    provider = await startProviderProcess();
+    const providerUrl = provider.url;
+    const providerPid = provider.pid;
+    const direct = async (): Promise<RunningGateway> => ({ url: `${providerUrl}/v1/chat`, pid: providerPid, headers: { 'Content-Type': 'application/json' }, stop: async () => undefined });
 
     await measure('direct', direct, { streams: true, paced: false });
     await measure('node-proxy', () => startFloorProxy('node', providerUrl), { paced: false });
@@ -241,7 +244,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await provider.stop();
+    await provider?.stop();
     await redis.stop();
   }
 

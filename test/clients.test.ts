@@ -12,9 +12,9 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
 import { createDemoProvider } from '../plugin/cli/demo-provider';
-import { type Gateway, proxyStep, REPO_ROOT, startGateway, step } from './helpers/gateway';
+import { type Gateway, proxyStep, REPO_ROOT, startGateway, step } from '../testkit/gateway';
 import { postChat } from './helpers/http';
-import { type StubExchange, startProviderStub } from './fixtures/provider-stub';
+import { type Exchange } from '../testkit/provider';
 import { gatewayInFront } from './helpers/gateway-fixture';
 
 const PROVIDER_KEY = 'sk-provider-for-clients';
@@ -22,10 +22,10 @@ const CLIENT_KEY = 'client-key-for-clients';
 const PYTHON_EXAMPLE = path.join(REPO_ROOT, 'test', 'fixtures', 'chat_with_retry.py');
 
 const demoRequestListener = createDemoProvider().listeners('request')[0] as (req: http.IncomingMessage, res: http.ServerResponse) => void;
-const demo = (exchange: StubExchange): void => demoRequestListener(exchange.req, exchange.res);
+const demo = (exchange: Exchange): void => demoRequestListener(exchange.req, exchange.res);
 
 /** The provider refuses the first `times` requests with 429 and `Retry-After`, then lets the demo answer. */
-function refuseThenAnswer(times: number, retryAfterSeconds: number): (exchange: StubExchange) => void {
+function refuseThenAnswer(times: number, retryAfterSeconds: number): (exchange: Exchange) => void {
   let refused = 0;
   return (exchange) => {
     if (refused >= times) { demo(exchange); return; }
@@ -57,7 +57,7 @@ function runPython(args: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 describe('clients', function () {
-  const suite = gatewayInFront(startProviderStub, () => ({
+  const suite = gatewayInFront(() => ({
     env: { LLM_PROVIDER_API_KEY: PROVIDER_KEY },
     steps: [step('detail-error-formatter'), step('key-auth', { keys: [{ id: 'clients-test', key: CLIENT_KEY }] }), proxyStep()],
   }));
@@ -124,7 +124,7 @@ describe('clients', function () {
 describe('clients under the gateway\'s own rate limit (token-bucket-rate-limit, capacity 1)', function () {
   const OPENAI_KEY = 'openai-client-key';
   const PYTHON_KEY = 'python-client-key';
-  const suite = gatewayInFront(startProviderStub, () => ({
+  const suite = gatewayInFront(() => ({
     env: { LLM_PROVIDER_API_KEY: PROVIDER_KEY },
     steps: [
       step('detail-error-formatter'),

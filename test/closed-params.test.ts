@@ -4,9 +4,10 @@
 // and the plugin settings refuse unknown fields, at start-up and at a reload, naming the field.
 
 import { expect } from 'chai';
-import { buildGatewayConfig, proxyStep, startGateway, step, type Gateway, type GatewayPorts, type PipelineStep } from './helpers/gateway';
-import { eventually, postChat } from './helpers/http';
-import { startUpstream, type Upstream } from './helpers/upstream';
+import { buildGatewayConfig, proxyStep, startGateway, step, type Gateway, type GatewayPorts, type PipelineStep } from '../testkit/gateway';
+import { startProvider, type StandInProvider } from '../testkit/provider';
+import { eventually } from '../testkit/wait';
+import { postChat } from './helpers/http';
 
 const KEY = 'closed-params-key-0123456789abcdef0123';
 
@@ -20,9 +21,9 @@ const typos: Array<[string, PipelineStep[]]> = [
 const FIELD = { 'token-bucket-rate-limit': 'failureMod', 'key-auth': 'apiKeyHeadr', 'a key entry': 'expiresAtt', 'detail-error-formatter': 'upstreamFailureStatuss', proxy: 'dropRequestHeaders' } as const;
 
 describe('closed parameters: unknown fields are refused, naming them', function () {
-  let upstream: Upstream;
+  let upstream: StandInProvider;
   const started: Gateway[] = [];
-  before(async () => { upstream = await startUpstream(); });
+  before(async () => { upstream = await startProvider(); });
   afterEach(async () => { await Promise.all(started.splice(0).map((g) => g.stop())); });
   after(async () => { await upstream?.stop(); });
 
@@ -47,7 +48,7 @@ describe('closed parameters: unknown fields are refused, naming them', function 
     const steps = (extra: Record<string, unknown>): PipelineStep[] => [
       step('detail-error-formatter'), step('key-auth', { keys: [{ id: 'k', key: KEY }] }), step('token-bucket-rate-limit', { capacity: 5, refillRate: 1, ...extra }), proxyStep(),
     ];
-    const gateway = await startGateway({ providerUrl: upstream.url, gatewayConfig: (p) => { ports = p; return buildGatewayConfig({ port: p.port, providerUrl: upstream.url, steps: steps({}) }); } });
+    const gateway = await startGateway({ providerUrl: upstream.url, gatewayConfig: (p: GatewayPorts) => { ports = p; return buildGatewayConfig({ port: p.port, providerUrl: upstream.url, steps: steps({}) }); } });
     started.push(gateway);
     const offset = gateway.logs.length;
     gateway.writeGatewayConfig(buildGatewayConfig({ port: (ports as GatewayPorts).port, providerUrl: upstream.url, steps: steps({ failureMod: 'open' }) }));

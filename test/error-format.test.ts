@@ -5,9 +5,10 @@
 import { expect } from 'chai';
 import net from 'node:net';
 import { MESSAGES } from '../plugin/messages';
-import { type Gateway, proxyStep, startGateway, step } from './helpers/gateway';
-import { call, CHAT_BODY, eventually, postChat } from './helpers/http';
-import { startUpstream } from './helpers/upstream';
+import { type Gateway, proxyStep, startGateway, step } from '../testkit/gateway';
+import { call, CHAT_BODY, postChat } from './helpers/http';
+import { eventually } from '../testkit/wait';
+import { afterBody, startProvider } from '../testkit/provider';
 import { expectDetail } from './helpers/detail';
 import { gatewayInFront } from './helpers/gateway-fixture';
 
@@ -27,7 +28,7 @@ function rawExchange(port: number, chunks: readonly string[]): Promise<string> {
 }
 
 describe('detail-error-formatter', function () {
-  const suite = gatewayInFront(startUpstream, () => ({
+  const suite = gatewayInFront(() => ({
     steps: [
       step('detail-error-formatter'),
       // Core EG policies, each writing errors its own way, switched on by a request header.
@@ -61,48 +62,48 @@ describe('detail-error-formatter', function () {
   });
 
   it('keeps a provider 4xx status with the provider message as detail', async function () {
-    suite.provider.handler = (_req, res) => {
+    suite.provider.handler = afterBody((_req, res) => {
       res.writeHead(422, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: 'model "x" does not exist', type: 'invalid_request_error' } }));
-    };
+    });
     expectDetail(await postChat(suite.gateway.url), 422, 'model "x" does not exist');
   });
 
   it('answers a malformed JSON body with 400 and a detail', async function () {
-    suite.provider.handler = (_req, res) => {
+    suite.provider.handler = afterBody((_req, res) => {
       res.writeHead(400, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: 'We could not parse the JSON body of your request.' } }));
-    };
+    });
     expectDetail(await postChat(suite.gateway.url, {}, '{"messages": [oops'), 400, 'We could not parse the JSON body of your request.');
   });
 
   it('keeps a provider 429 with its Retry-After', async function () {
-    suite.provider.handler = (_req, res) => {
+    suite.provider.handler = afterBody((_req, res) => {
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '7' });
       res.end(JSON.stringify({ error: { message: 'Rate limit reached for requests' } }));
-    };
+    });
     const reply = await postChat(suite.gateway.url);
     expectDetail(reply, 429, 'Rate limit reached for requests');
     expect(reply.headers.get('retry-after')).to.equal('7');
   });
 
   it('turns a provider 5xx into 500 with the seed message', async function () {
-    suite.provider.handler = (_req, res) => { res.writeHead(503, { 'content-type': 'text/html' }); res.end('<h1>down</h1>'); };
+    suite.provider.handler = afterBody((_req, res) => { res.writeHead(503, { 'content-type': 'text/html' }); res.end('<h1>down</h1>'); });
     expectDetail(await postChat(suite.gateway.url), 500, MESSAGES.internalError);
   });
 
   it('hides a provider 401 (our provider key is wrong) behind a 500', async function () {
-    suite.provider.handler = (_req, res) => {
+    suite.provider.handler = afterBody((_req, res) => {
       res.writeHead(401, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: 'Incorrect API key provided: sk-abc***xyz' } }));
-    };
+    });
     const reply = await postChat(suite.gateway.url);
     expectDetail(reply, 500, MESSAGES.internalError);
     expect(reply.text).not.to.include('sk-abc');
   });
 
   it('answers 500 when the provider resets the connection', async function () {
-    suite.provider.handler = (req) => req.socket.destroy();
+    suite.provider.handler = afterBody((req) => req.socket.destroy());
     expectDetail(await postChat(suite.gateway.url), 500, MESSAGES.internalError);
   });
 
@@ -186,7 +187,7 @@ describe('detail-error-formatter', function () {
 });
 
 describe('detail-error-formatter with upstreamFailureStatus: gateway-error', function () {
-  const suite = gatewayInFront(startUpstream, () => ({
+  const suite = gatewayInFront(() => ({
     steps: [step('detail-error-formatter', { upstreamFailureStatus: 'gateway-error' }), proxyStep({ firstByteTimeoutMs: 300 })],
   }));
 
@@ -196,7 +197,7 @@ describe('detail-error-formatter with upstreamFailureStatus: gateway-error', fun
   });
 
   it('answers 502 when the provider answers 5xx', async function () {
-    suite.provider.handler = (_req, res) => { res.writeHead(500); res.end('oops'); };
+    suite.provider.handler = afterBody((_req, res) => { res.writeHead(500); res.end('oops'); });
     expectDetail(await postChat(suite.gateway.url), 502, MESSAGES.internalError);
   });
 });
@@ -205,7 +206,7 @@ describe('detail-error-formatter when the provider is down', function () {
   let gateway: Gateway;
 
   before(async function () {
-    const upstream = await startUpstream();
+    const upstream = await startProvider();
     const url = upstream.url;
     await upstream.stop();
     gateway = await startGateway({ providerUrl: url });

@@ -1,9 +1,9 @@
 // test/key-auth-helpers.ts
 // Shared by the key-auth test files: random keys (so a grep for them means something), their
-// hashes, a gateway config with two apiEndpoints (for scopes), and reading /metrics if it exists.
+// hashes, a gateway config with two apiEndpoints (for scopes), and the forms of a key that must never leak.
 
 import { createHash, randomBytes } from 'node:crypto';
-import type { Gateway, GatewayPorts, PipelineStep } from './helpers/gateway';
+import type { GatewayPorts, PipelineStep } from '../testkit/gateway';
 
 export const newKey = (): string => randomBytes(32).toString('base64url');
 export const sha256 = (key: string): string => createHash('sha256').update(key).digest('hex');
@@ -25,17 +25,6 @@ export function twoEndpointConfig(ports: GatewayPorts, providerUrl: string, step
     policies: [...new Set(steps.map((s) => Object.keys(s)[0] as string))],
     pipelines: { chat: { apiEndpoints: ['chat', 'completions'], policies: steps } },
   };
-}
-
-/** The admin server's /metrics text, or undefined while that endpoint does not exist. */
-export async function readMetrics(gateway: Gateway): Promise<string | undefined> {
-  try {
-    const response = await fetch(`${gateway.opsUrl}/metrics`);
-    const text = await response.text();
-    return response.status === 200 && text.includes('# HELP') ? text : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Every form of a key that must never leak: the key, its hash, and 8-character prefixes of both. */

@@ -5,18 +5,29 @@
 
 import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
-import { buildGatewayConfig, proxyStep, step, type Gateway, type GatewayPorts, type PipelineStep } from './helpers/gateway';
-import { call, eventually, postChat } from './helpers/http';
-import { startUpstream } from './helpers/upstream';
+import { buildGatewayConfig, proxyStep, step, type Gateway, type GatewayPorts, type PipelineStep } from '../testkit/gateway';
+import { call, postChat } from './helpers/http';
+import { eventually } from '../testkit/wait';
 import { gatewayInFront } from './helpers/gateway-fixture';
 
 const KEY = 'ops-test-key-0123456789abcdef0123456789';
 const AUTH = { 'x-api-key': KEY };
 
+/** The kinds of invalid config the reload guard must refuse, each tried by a test of its own. */
+const INVALID_KINDS = ['YAML syntax error', 'EG schema error', 'unknown policy name', 'step using an undeclared policy', 'bad policy params', 'unknown serviceEndpoint'] as const;
+type InvalidKind = typeof INVALID_KINDS[number];
+
+/**
+ * A key per test that empties a bucket, so that none depends on what another test spent: the
+ * reload test's, and one per kind of invalid config.
+ */
+const bucketKey = (owner: string): string => `ops-bucket-${owner.replace(/\W+/g, '-')}-0123456789abcdef`;
+const BUCKET_OWNERS = ['reload', ...INVALID_KINDS];
+
 function steps(capacity: number): PipelineStep[] {
   return [
     step('detail-error-formatter'),
-    step('key-auth', { keys: [{ id: 'ops-key', key: KEY }] }),
+    step('key-auth', { keys: [{ id: 'ops-key', key: KEY }, ...BUCKET_OWNERS.map((owner) => ({ id: owner, key: bucketKey(owner) }))] }),
     step('token-bucket-rate-limit', { capacity, refillRate: 0.001 }),
     proxyStep(),
   ];
@@ -41,7 +52,7 @@ describe('operations: metrics, health, request logs, guarded reload', function (
   let ports: GatewayPorts;
   const config = (capacity: number, extra: Record<string, unknown> = {}): Record<string, unknown> =>
     ({ ...buildGatewayConfig({ ...ports, providerUrl: suite.provider.url, steps: steps(capacity) }), ...extra });
-  const suite = gatewayInFront(startUpstream, () => ({
+  const suite = gatewayInFront(() => ({
     gatewayConfig: (p) => { ports = p; return config(3); },
   }));
 
@@ -91,11 +102,25 @@ describe('operations: metrics, health, request logs, guarded reload', function (
     expect(`${promtool.stdout}${promtool.stderr}`.trim()).to.equal('');
   });
 
+  /** Spends the bucket (capacity 3) of `owner`'s key, which no other test uses. */
+  async function emptyBucket(owner: string): Promise<Record<string, string>> {
+    const auth = { 'x-api-key': bucketKey(owner) };
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i += 1) statuses.push((await postChat(suite.gateway.url, auth)).status);
+    expect(statuses, `${owner}: a full bucket of 3, then a refusal`).to.deep.equal([200, 200, 200, 429]);
+    return auth;
+  }
+
+  /** Writes a config the guard refuses and waits until it has (the previous one keeps serving). */
+  async function writeRejected(candidate: string | Record<string, unknown>): Promise<number> {
+    const rejectedBefore = reloads(await metricsText(suite.gateway), 'rejected');
+    suite.gateway.writeGatewayConfig(candidate);
+    expect(await eventually(async () => reloads(await metricsText(suite.gateway), 'rejected') > rejectedBefore, 10_000), suite.gateway.logs.slice(-3000)).to.equal(true);
+    return rejectedBefore;
+  }
+
   it('keeps counters and bucket state across a reload: an empty bucket stays empty', async function () {
-    // Use up the bucket (capacity 3; the earlier test spent one token).
-    let status = 0;
-    for (let i = 0; i < 5 && status !== 429; i += 1) status = (await postChat(suite.gateway.url, AUTH)).status;
-    expect(status).to.equal(429);
+    const auth = await emptyBucket('reload');
     const before = await metricsText(suite.gateway);
     const requestsBefore = sample(before, 'http_requests_total{pipeline="chat",method="POST",status_class="2xx"}');
     expect(requestsBefore).to.be.greaterThan(0);
@@ -107,59 +132,62 @@ describe('operations: metrics, health, request logs, guarded reload', function (
     suite.gateway.writeGatewayConfig(next);
     expect(await eventually(async () => reloads(await metricsText(suite.gateway), 'applied') > appliedBefore, 10_000), suite.gateway.logs).to.equal(true);
 
-    expect((await postChat(suite.gateway.url, AUTH)).status).to.equal(429);
+    expect((await postChat(suite.gateway.url, auth)).status).to.equal(429);
     const after = await metricsText(suite.gateway);
     expect(sample(after, 'http_requests_total{pipeline="chat",method="POST",status_class="2xx"}')).to.be.at.least(requestsBefore);
     expect(sample(after, 'http_requests_total{pipeline="chat",method="POST",status_class="4xx"}')).to.be.greaterThan(0);
     expect(sample(after, 'config_last_reload_success')).to.equal(1);
   });
 
-  const invalid: Array<[string, () => string | Record<string, unknown>, string]> = [
-    ['YAML syntax error', () => 'http:\n  port: [unclosed\n', 'config reload rejected'],
-    ['EG schema error', () => config(3, { http: { port: 'not-a-port' } }), 'config reload rejected'],
-    ['unknown policy name', () => {
+  /** Each kind: the candidate config, and what the rejection's log line must name. */
+  const invalid: Record<InvalidKind, [() => string | Record<string, unknown>, string]> = {
+    'YAML syntax error': [() => 'http:\n  port: [unclosed\n', 'unexpected end of the stream within a flow collection'],
+    'EG schema error': [() => config(3, { http: { port: 'not-a-port' } }), 'http.port should be number'],
+    'unknown policy name': [() => {
       const c = config(3);
       c['policies'] = [...(c['policies'] as string[]), 'no-such-policy'];
       return c;
     }, 'no-such-policy'],
-    ['step using an undeclared policy', () => {
+    'step using an undeclared policy': [() => {
       const c = config(3);
       (c['pipelines'] as { chat: { policies: PipelineStep[] } }).chat.policies.unshift(step('cors'));
       return c;
     }, 'not declared in policies'],
-    ['bad policy params', () => {
+    'bad policy params': [() => {
       const c = buildGatewayConfig({ ...ports, providerUrl: suite.provider.url, steps: [step('key-auth', { keys: [{ id: 'ops-key', key: KEY }] }), step('token-bucket-rate-limit', { capacity: 'lots' }), proxyStep()] });
       return c;
     }, 'token-bucket-rate-limit params validation failed'],
-    ['unknown serviceEndpoint', () => {
+    'unknown serviceEndpoint': [() => {
       const c = buildGatewayConfig({ ...ports, providerUrl: suite.provider.url, steps: [step('key-auth', { keys: [{ id: 'ops-key', key: KEY }] }), proxyStep({ serviceEndpoint: 'nope' })] });
       return c;
     }, 'serviceEndpoint'],
-  ];
+  };
 
-  for (const [kind, candidate, reason] of invalid) {
+  for (const kind of INVALID_KINDS) {
+    const [candidate, reason] = invalid[kind];
     it(`refuses a config with a ${kind}, logs it at error level, counts it, and keeps serving`, async function () {
-      const rejectedBefore = reloads(await metricsText(suite.gateway), 'rejected');
+      const auth = await emptyBucket(kind);
       const logOffset = suite.gateway.logs.length;
-      suite.gateway.writeGatewayConfig(candidate());
-      expect(await eventually(async () => reloads(await metricsText(suite.gateway), 'rejected') > rejectedBefore, 10_000), suite.gateway.logs.slice(logOffset)).to.equal(true);
+      await writeRejected(candidate());
       // The log is asynchronous (pino): its line may reach us a little after the counter moved.
       const rejectionLine = (): string | undefined => suite.gateway.logs.slice(logOffset).split('\n').find((l) => l.includes('config reload rejected'));
       await eventually(async () => rejectionLine() !== undefined, 3_000);
       const errorLine = rejectionLine();
       expect(errorLine, suite.gateway.logs.slice(logOffset)).to.be.a('string');
       expect(JSON.parse(errorLine as string)).to.include({ level: 50 });
-      expect(errorLine).to.include(reason === 'config reload rejected' ? '' : reason);
+      expect(errorLine).to.include(reason);
       expect(sample(await metricsText(suite.gateway), 'config_last_reload_success')).to.equal(0);
       // The old config serves: the bucket is still empty (429), not a 404, 500 or a refill.
-      expect((await postChat(suite.gateway.url, AUTH)).status).to.equal(429);
+      expect((await postChat(suite.gateway.url, auth)).status).to.equal(429);
       expect((await postChat(suite.gateway.url, { 'x-api-key': 'wrong' })).status).to.equal(401);
       expect(suite.gateway.hasExited).to.equal(false);
       expect((await call(`${suite.gateway.opsUrl}/readyz`)).status).to.equal(200);
     });
   }
 
-  it('applies a valid config again after the rejected ones', async function () {
+  it('applies a valid config again after a rejected one', async function () {
+    await writeRejected('http:\n  port: [unclosed\n');
+    expect(sample(await metricsText(suite.gateway), 'config_last_reload_success')).to.equal(0);
     const appliedBefore = reloads(await metricsText(suite.gateway), 'applied');
     suite.gateway.writeGatewayConfig(config(3));
     expect(await eventually(async () => reloads(await metricsText(suite.gateway), 'applied') > appliedBefore, 10_000), suite.gateway.logs).to.equal(true);

@@ -10,9 +10,11 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { MESSAGES } from '../plugin/messages';
-import { buildGatewayConfig, type Gateway, proxyStep, REPO_ROOT, startGateway, step } from './helpers/gateway';
-import { CHAT_BODY, eventually, postChat, sleep } from './helpers/http';
-import { openStream, startProviderStub, streamEvents } from './fixtures/provider-stub';
+import { buildGatewayConfig, type Gateway, proxyStep, REPO_ROOT, startGateway, step } from '../testkit/gateway';
+import { CHAT_BODY, postChat } from './helpers/http';
+import { eventually, sleep } from '../testkit/wait';
+import { openStream } from './helpers/event-stream';
+import { streamEvents } from '../testkit/provider';
 import { gatewayInFront } from './helpers/gateway-fixture';
 
 const PROVIDER_KEY = 'sk-provider-secret-0123456789';
@@ -46,11 +48,11 @@ function rawPost(url: string, headers: Record<string, string> = {}): { req: http
 }
 
 describe('proxy: the provider side', function () {
-  const suite = gatewayInFront(startProviderStub, (stub) => ({
+  const suite = gatewayInFront((provider) => ({
     env: { LLM_PROVIDER_API_KEY: PROVIDER_KEY },
     gatewayConfig: ({ port }) => {
       const config = buildGatewayConfig({
-        port, providerUrl: stub.url,
+        port, providerUrl: provider.url,
         steps: [step('detail-error-formatter'), proxyStep({ firstByteTimeoutMs: FIRST_BYTE_MS, idleTimeoutMs: IDLE_MS })],
       }) as { apiEndpoints: Record<string, unknown>; pipelines: Record<string, unknown> };
       // A second route whose proxy step sets every credential option and a total timeout.

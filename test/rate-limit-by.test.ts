@@ -5,26 +5,14 @@
 // exactly like `key-or-ip`, the opposite of "only the key").
 
 import { expect } from 'chai';
-import http from 'node:http';
-import { buildGatewayConfig, proxyStep, startGateway, step, type Gateway, type GatewayPorts, type PipelineStep } from './helpers/gateway';
-import { eventually, postChat } from './helpers/http';
-import { startUpstream, type Upstream } from './helpers/upstream';
+import { buildGatewayConfig, proxyStep, startGateway, step, type Gateway, type GatewayPorts, type PipelineStep } from '../testkit/gateway';
+import { startProvider, type StandInProvider } from '../testkit/provider';
+import { eventually } from '../testkit/wait';
+import { postChat, postFrom } from './helpers/http';
 
 const KEY_A = 'rate-limit-by-key-a-0123456789abcdef';
 const KEY_B = 'rate-limit-by-key-b-0123456789abcdef';
 const KEYS = [{ id: 'a', key: KEY_A }, { id: 'b', key: KEY_B }];
-
-/** POST from a chosen local address (clients differ by socket address on loopback). */
-function postFrom(gateway: Gateway, localAddress: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: gateway.port, path: '/v1/chat', method: 'POST', localAddress, headers: { 'content-type': 'application/json', ...headers }, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end('{"messages":[]}');
-  });
-}
 
 const limited = (rateLimitBy: string): PipelineStep[] => [
   step('detail-error-formatter'),
@@ -34,7 +22,7 @@ const limited = (rateLimitBy: string): PipelineStep[] => [
 ];
 
 describe('token-bucket-rate-limit: rateLimitBy', function () {
-  let upstream: Upstream;
+  let upstream: StandInProvider;
   const started: Gateway[] = [];
   const start = async (steps: PipelineStep[]): Promise<Gateway> => {
     const gateway = await startGateway({ providerUrl: upstream.url, steps });
@@ -42,7 +30,7 @@ describe('token-bucket-rate-limit: rateLimitBy', function () {
     return gateway;
   };
 
-  before(async () => { upstream = await startUpstream(); });
+  before(async () => { upstream = await startProvider(); });
   afterEach(async () => { await Promise.all(started.splice(0).map((g) => g.stop())); });
   after(async () => { await upstream?.stop(); });
 
@@ -75,7 +63,7 @@ describe('token-bucket-rate-limit: rateLimitBy', function () {
 
   it('key: refuses a reload that drops key-auth before the limiter, and keeps serving', async function () {
     let ports: GatewayPorts | undefined;
-    const gateway = await startGateway({ providerUrl: upstream.url, gatewayConfig: (p) => { ports = p; return buildGatewayConfig({ port: p.port, providerUrl: upstream.url, steps: limited('key') }); } });
+    const gateway = await startGateway({ providerUrl: upstream.url, gatewayConfig: (p: GatewayPorts) => { ports = p; return buildGatewayConfig({ port: p.port, providerUrl: upstream.url, steps: limited('key') }); } });
     started.push(gateway);
     const offset = gateway.logs.length;
     gateway.writeGatewayConfig(buildGatewayConfig({

@@ -7,11 +7,12 @@ import { expect } from 'chai';
 import path from 'node:path';
 import { MESSAGES } from '../plugin/messages';
 import { expectDetail } from './helpers/detail';
-import { type Gateway, proxyStep, startGateway, step, type PipelineStep } from './helpers/gateway';
-import { eventually, postChat, sleep } from './helpers/http';
+import { type Gateway, proxyStep, startGateway, step, type PipelineStep } from '../testkit/gateway';
+import { eventually, sleep } from '../testkit/wait';
+import { postChat } from './helpers/http';
 import { runLoad, tallyByIdentity, tokenBucketBound } from './helpers/load';
-import { startRedis, type RedisServer } from './helpers/redis';
-import { startUpstream, type Upstream } from './helpers/upstream';
+import { startRedis, type RedisServer } from '../testkit/redis';
+import { startProvider, type StandInProvider } from '../testkit/provider';
 
 const KEY = 'exactness-test-key-0123456789abcdef';
 const SKEW_PRELOAD = path.join(__dirname, 'fixtures', 'skew-clock.js');
@@ -28,11 +29,11 @@ function limitSteps(capacity: number, refillRate: number, extra: Record<string, 
 describe('token-bucket-rate-limit on Redis: exactness across gateway processes', function () {
   this.timeout(90_000);
   let redis: RedisServer;
-  let upstream: Upstream;
+  let upstream: StandInProvider;
 
   before(async function () {
     redis = await startRedis();
-    upstream = await startUpstream();
+    upstream = await startProvider();
   });
 
   after(async function () {
@@ -102,12 +103,18 @@ describe('token-bucket-rate-limit on Redis: exactness across gateway processes',
 describe('token-bucket-rate-limit on Redis: failures', function () {
   this.timeout(60_000);
   let redis: RedisServer;
-  let upstream: Upstream;
+  let upstream: StandInProvider;
   const gateways: Gateway[] = [];
 
   before(async function () {
     redis = await startRedis();
-    upstream = await startUpstream();
+    upstream = await startProvider();
+  });
+
+  // Every test starts on a running, empty Redis, whatever the one before left (a kill, buckets).
+  afterEach(async function () {
+    if (!redis.running) await redis.start();
+    await redis.command('FLUSHALL');
   });
 
   after(async function () {
@@ -168,11 +175,9 @@ describe('token-bucket-rate-limit on Redis: failures', function () {
     const answer = await first;
     expect(answer.status, 'first request, sent while Redis was still starting').to.equal(200);
     expect(answer.ms).to.be.below(3000);
-    await redis.command('FLUSHALL');
   });
 
   it('fails open within the bound when asked to, and counts nothing against the bucket', async function () {
-    await redis.command('FLUSHALL');
     const gateway = await gatewayWith({ failureMode: 'open' });
     await redis.kill();
     for (let i = 0; i < 5; i += 1) {
@@ -185,7 +190,6 @@ describe('token-bucket-rate-limit on Redis: failures', function () {
   });
 
   it('reloads its script after SCRIPT FLUSH without a failed decision', async function () {
-    await redis.command('FLUSHALL');
     const gateway = await gatewayWith({});
     expect((await timed(gateway, KEY)).status).to.equal(200);
     await redis.command('SCRIPT', 'FLUSH');
@@ -194,7 +198,6 @@ describe('token-bucket-rate-limit on Redis: failures', function () {
   });
 
   it('reloads its script after SCRIPT FLUSH for a whole pipelined batch of decisions', async function () {
-    await redis.command('FLUSHALL');
     const gateway = await gatewayWith({});
     expect((await timed(gateway, KEY)).status).to.equal(200);
     await redis.command('SCRIPT', 'FLUSH');
@@ -206,10 +209,14 @@ describe('token-bucket-rate-limit on Redis: failures', function () {
   });
 
   it('names its Redis keys by hash: no key, key id or IP in them', async function () {
-    const keys = await redis.command('KEYS', '*');
-    expect(keys).to.match(/tbrl:\{[A-Za-z0-9_-]+\}/);
-    expect(keys).not.to.include('shared');
-    expect(keys).not.to.include(KEY.slice(0, 10));
-    expect(keys).not.to.include('127.0.0.1');
+    const gateway = await gatewayWith({});
+    expect((await timed(gateway, KEY)).status).to.equal(200);
+    const keys = await redis.command('KEYS', '*') as string[];
+    expect(keys.filter((key) => /^tbrl:\{[A-Za-z0-9_-]+\}/.test(key)), keys.join(', ')).to.have.length(1);
+    for (const key of keys) {
+      expect(key).not.to.include('shared');
+      expect(key).not.to.include(KEY.slice(0, 10));
+      expect(key).not.to.include('127.0.0.1');
+    }
   });
 });

@@ -4,10 +4,11 @@
 
 import { expect } from 'chai';
 import { BUCKET_TABLE } from './helpers/bucket-table';
-import { type Gateway, proxyStep, startGateway, step } from './helpers/gateway';
-import { postChat, sleep } from './helpers/http';
-import { startRedis, type RedisServer } from './helpers/redis';
-import { startUpstream, type Upstream } from './helpers/upstream';
+import { type Gateway, proxyStep, startGateway, step } from '../testkit/gateway';
+import { postChat } from './helpers/http';
+import { sleep } from '../testkit/wait';
+import { startRedis, type RedisServer } from '../testkit/redis';
+import { startProvider, type StandInProvider } from '../testkit/provider';
 
 function remainingOf(field: string | null): number | undefined {
   const match = /;r=(\d+)/.exec(field ?? '');
@@ -17,12 +18,12 @@ function remainingOf(field: string | null): number | undefined {
 describe('token-bucket-rate-limit: one table, both stores', function () {
   this.timeout(60_000);
   let redis: RedisServer;
-  let upstream: Upstream;
+  let upstream: StandInProvider;
   const gateways: Array<{ store: string; gateway: Gateway }> = [];
 
   before(async function () {
     redis = await startRedis();
-    upstream = await startUpstream();
+    upstream = await startProvider();
     // One apiEndpoint per table case would need one config each; instead each case gets its own
     // pipeline policyName, so its buckets never meet another case's.
     const steps = [

@@ -4,63 +4,74 @@
 // rate-limit-redis.test.ts; both stores answer the same table in rate-limit-table.test.ts.
 
 import { expect } from 'chai';
-import http from 'node:http';
 import { MESSAGES } from '../plugin/messages';
 import { expectDetail } from './helpers/detail';
-import { type Gateway, proxyStep, startGateway, step } from './helpers/gateway';
-import { postChat, sleep } from './helpers/http';
-import { startUpstream, type Upstream } from './helpers/upstream';
+import { type Gateway, proxyStep, startGateway, step } from '../testkit/gateway';
+import { postChat, postFrom, type Reply } from './helpers/http';
+import { sleep } from '../testkit/wait';
+import { startProvider, type StandInProvider } from '../testkit/provider';
 import { gatewayInFront } from './helpers/gateway-fixture';
 
-const KEY_A = 'rate-limit-test-key-a-0123456789';
-const KEY_B = 'rate-limit-test-key-b-0123456789';
+/** One key per test, so that no test finds a bucket another test spent. */
+const KEYS = {
+  fullBucket: 'rate-limit-test-key-full-bucket-0123',
+  fields: 'rate-limit-test-key-fields-01234567',
+  fieldsRefused: 'rate-limit-test-key-fields-refused',
+  distinctA: 'rate-limit-test-key-distinct-a-012',
+  distinctB: 'rate-limit-test-key-distinct-b-012',
+  retryAfter: 'rate-limit-test-key-retry-after-01',
+  noDebt: 'rate-limit-test-key-no-debt-012345',
+} as const;
 const KEY_PLAN = 'rate-limit-test-key-plan-012345';
+const CAPACITY = 3;
 
-/** POST from a chosen local address, so "clients" differ by socket address on loopback. */
-function postFrom(gateway: Gateway, localAddress: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: gateway.port, path: '/v1/chat', method: 'POST', localAddress, headers: { 'content-type': 'application/json', ...headers }, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end('{"messages":[]}');
-  });
-}
 
 describe('token-bucket-rate-limit (memory store)', function () {
-  const suite = gatewayInFront(startUpstream, () => ({
+  const suite = gatewayInFront(() => ({
     steps: [
       step('detail-error-formatter'),
-      step('key-auth', { keys: [{ id: 'a', key: KEY_A }, { id: 'b', key: KEY_B }, { id: 'plan', key: KEY_PLAN, rateLimit: { capacity: 1, refillRate: 0.001 } }] }),
-      step('token-bucket-rate-limit', { capacity: 3, refillRate: 0.5 }),
+      step('key-auth', { keys: [...Object.entries(KEYS).map(([id, key]) => ({ id, key })), { id: 'plan', key: KEY_PLAN, rateLimit: { capacity: 1, refillRate: 0.001 } }] }),
+      step('token-bucket-rate-limit', { capacity: CAPACITY, refillRate: 0.5 }),
       proxyStep(),
     ],
   }));
 
+  beforeEach(() => suite.provider.reset());
+
+  /** Spends a fresh key's whole bucket and returns the refusal that follows. */
+  async function emptyBucket(key: string): Promise<Reply> {
+    const statuses: number[] = [];
+    for (let i = 0; i < CAPACITY; i += 1) statuses.push((await postChat(suite.gateway.url, { 'x-api-key': key })).status);
+    expect(statuses, 'a full bucket admits its capacity').to.deep.equal([200, 200, 200]);
+    const refused = await postChat(suite.gateway.url, { 'x-api-key': key });
+    expect(refused.status, 'the request after the capacity').to.equal(429);
+    return refused;
+  }
+
   it('admits a full bucket, then returns 429 with a detail body once the bucket is empty', async function () {
     const statuses: number[] = [];
-    for (let i = 0; i < 3; i += 1) statuses.push((await postChat(suite.gateway.url, { 'x-api-key': KEY_A })).status);
+    for (let i = 0; i < 3; i += 1) statuses.push((await postChat(suite.gateway.url, { 'x-api-key': KEYS.fullBucket })).status);
     expect(statuses).to.deep.equal([200, 200, 200]);
-    const refused = await postChat(suite.gateway.url, { 'x-api-key': KEY_A });
+    const refused = await postChat(suite.gateway.url, { 'x-api-key': KEYS.fullBucket });
     expectDetail(refused, 429, MESSAGES.tooManyRequests);
     expect(suite.provider.seen).to.have.length(3);
   });
 
   it('sends the RateLimit fields on every response, naming no key', async function () {
-    const reply = await postChat(suite.gateway.url, { 'x-api-key': KEY_B });
+    const reply = await postChat(suite.gateway.url, { 'x-api-key': KEYS.fields });
     expect(reply.headers.get('ratelimit-policy')).to.equal('"default";q=3;w=6');
     expect(reply.headers.get('ratelimit')).to.match(/^"default";r=2;t=\d+$/);
-    const refused = await postChat(suite.gateway.url, { 'x-api-key': KEY_A });
+    const refused = await emptyBucket(KEYS.fieldsRefused);
     expect(refused.headers.get('ratelimit')).to.match(/^"default";r=0;t=\d+$/);
-    for (const value of [reply.headers.get('ratelimit'), refused.headers.get('ratelimit-policy')]) {
-      expect(value).not.to.include(KEY_A.slice(0, 8));
+    for (const value of [reply.headers.get('ratelimit'), refused.headers.get('ratelimit'), refused.headers.get('ratelimit-policy')]) {
+      for (const key of [KEYS.fields, KEYS.fieldsRefused]) expect(value).not.to.include(key.slice(0, 8));
     }
   });
 
   it('keeps distinct keys in distinct buckets', async function () {
-    expect((await postChat(suite.gateway.url, { 'x-api-key': KEY_A })).status).to.equal(429);
-    expect((await postChat(suite.gateway.url, { 'x-api-key': KEY_B })).status).to.equal(200);
+    await emptyBucket(KEYS.distinctA);
+    expect((await postChat(suite.gateway.url, { 'x-api-key': KEYS.distinctA })).status).to.equal(429);
+    expect((await postChat(suite.gateway.url, { 'x-api-key': KEYS.distinctB })).status).to.equal(200);
   });
 
   it("lets a key's plan override capacity and refill rate", async function () {
@@ -71,28 +82,28 @@ describe('token-bucket-rate-limit (memory store)', function () {
   });
 
   it('gives an honest Retry-After: waiting it out succeeds', async function () {
-    const refused = await postChat(suite.gateway.url, { 'x-api-key': KEY_A });
-    expect(refused.status).to.equal(429);
+    const refused = await emptyBucket(KEYS.retryAfter);
     const retryAfter = Number(refused.headers.get('retry-after'));
     expect(retryAfter).to.be.a('number').and.be.at.least(1).and.at.most(2);
     await sleep(retryAfter * 1000);
-    expect((await postChat(suite.gateway.url, { 'x-api-key': KEY_A })).status).to.equal(200);
+    expect((await postChat(suite.gateway.url, { 'x-api-key': KEYS.retryAfter })).status).to.equal(200);
   });
 
   it('takes nothing from the bucket for a refused request (no debt)', async function () {
-    // Bucket A is empty again; hammering it while refused must not push the next token further away.
-    for (let i = 0; i < 10; i += 1) expect((await postChat(suite.gateway.url, { 'x-api-key': KEY_A })).status).to.equal(429);
+    await emptyBucket(KEYS.noDebt);
+    // Hammering the empty bucket while refused must not push the next token further away.
+    for (let i = 0; i < 10; i += 1) expect((await postChat(suite.gateway.url, { 'x-api-key': KEYS.noDebt })).status).to.equal(429);
     await sleep(2100);
-    expect((await postChat(suite.gateway.url, { 'x-api-key': KEY_A })).status).to.equal(200);
+    expect((await postChat(suite.gateway.url, { 'x-api-key': KEYS.noDebt })).status).to.equal(200);
   });
 });
 
 describe('token-bucket-rate-limit by client IP', function () {
-  let upstream: Upstream;
+  let upstream: StandInProvider;
   const gateways: Gateway[] = [];
 
   before(async function () {
-    upstream = await startUpstream();
+    upstream = await startProvider();
   });
 
   after(async function () {

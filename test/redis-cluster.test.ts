@@ -5,12 +5,13 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { proxyStep, REPO_ROOT, startGateway, step, type Gateway } from './helpers/gateway';
+import { proxyStep, REPO_ROOT, startGateway, step, type Gateway } from '../testkit/gateway';
 import { BUCKET_TABLE } from './helpers/bucket-table';
-import { eventually, postChat, sleep } from './helpers/http';
+import { eventually, sleep } from '../testkit/wait';
+import { postChat } from './helpers/http';
 import { runLoad, tallyByIdentity, tokenBucketBound, type Shot } from './helpers/load';
 import { RedisClusterTopology, type ClusterNode } from './helpers/redis-topologies';
-import { Upstream } from './helpers/upstream';
+import { StandInProvider } from '../testkit/provider';
 import { bucketKeyName } from '../plugin/stores/redis-store';
 import { createTopologyClient, probeTopology, READINESS_PROBE_KEY } from '../plugin/redis/connect';
 
@@ -40,13 +41,13 @@ const bucketKeyOf = (id: string): string => bucketKeyName(`default\u0000k:${id}`
 describe('token-bucket-rate-limit on a Redis Cluster', function () {
   this.timeout(60_000);
   let cluster: RedisClusterTopology | undefined;
-  let upstream: Upstream | undefined;
+  let upstream: StandInProvider | undefined;
   const gateways: Gateway[] = [];
   const keys: Keys = new Map();
 
   before(async function () {
     cluster = await RedisClusterTopology.start();
-    upstream = await new Upstream().start();
+    upstream = await new StandInProvider().start();
     // Ids chosen so that two buckets sit on each primary; the test then checks where the gateway
     // really put them, so a change of key naming fails here instead of passing on one node.
     const perPrimary = new Map<number, number>();
@@ -136,7 +137,7 @@ describe('token-bucket-rate-limit on a Redis Cluster', function () {
     const c = cluster as RedisClusterTopology;
     // Each case gets its own policyName (so its own bucket, in its own slot) behind a condition.
     const gateway = await startGateway({
-      providerUrl: (upstream as Upstream).url,
+      providerUrl: (upstream as StandInProvider).url,
       steps: [
         step('detail-error-formatter'),
         { 'token-bucket-rate-limit': [
@@ -193,7 +194,7 @@ describe('token-bucket-rate-limit on a Redis Cluster', function () {
   it('takes the cluster from REDIS_CLUSTER_NODES through the shipped system.config.yml', async function () {
     const c = cluster as RedisClusterTopology;
     const gateway = await startGateway({
-      providerUrl: (upstream as Upstream).url,
+      providerUrl: (upstream as StandInProvider).url,
       systemConfig: fs.readFileSync(path.join(REPO_ROOT, 'system.config.yml'), 'utf8'),
       steps: [step('detail-error-formatter'), step('token-bucket-rate-limit', { capacity: 2, refillRate: 0.001, policyName: 'shipped' }), proxyStep()],
       env: { REDIS_CLUSTER_NODES: c.nodesSetting },
@@ -214,7 +215,7 @@ describe('token-bucket-rate-limit on a Redis Cluster', function () {
     const client = createTopologyClient({ kind: 'cluster', nodes: c.seeds, options: {} }, { enableOfflineQueue: false, commandTimeout: 100, maxRetriesPerRequest: 0 });
     client.on('error', () => { /* expected once the node is killed */ });
     try {
-      await eventually(() => client.status === 'ready', 5000);
+      expect(await eventually(() => client.status === 'ready', 5000), 'the cluster client is ready').to.equal(true);
       await probeTopology(client);
       const owner = await c.ownerOfSlot(await c.keySlot(READINESS_PROBE_KEY));
       await owner.process.kill();

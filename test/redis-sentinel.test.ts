@@ -4,11 +4,12 @@
 // promotion, and what the lost replication costs (admitted − bound) is measured.
 
 import { expect } from 'chai';
-import { proxyStep, startGateway, step, type Gateway } from './helpers/gateway';
-import { eventually, postChat, sleep } from './helpers/http';
+import { proxyStep, startGateway, step, type Gateway } from '../testkit/gateway';
+import { eventually, sleep } from '../testkit/wait';
+import { postChat } from './helpers/http';
 import { runLoad, tallyByIdentity, tokenBucketBound } from './helpers/load';
 import { RedisSentinelTopology } from './helpers/redis-topologies';
-import { Upstream } from './helpers/upstream';
+import { StandInProvider } from '../testkit/provider';
 import { bucketKeyName } from '../plugin/stores/redis-store';
 
 const CAPACITY = 5;
@@ -33,12 +34,12 @@ const WITNESS_CONNECTIONS = 20;
 describe('token-bucket-rate-limit on a Redis Sentinel group', function () {
   this.timeout(60_000);
   let group: RedisSentinelTopology | undefined;
-  let upstream: Upstream | undefined;
+  let upstream: StandInProvider | undefined;
   const gateways: Gateway[] = [];
 
   before(async function () {
     group = await RedisSentinelTopology.start();
-    upstream = await new Upstream().start();
+    upstream = await new StandInProvider().start();
     const steps = [
       step('detail-error-formatter'),
       step('key-auth', { keys: [

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseRedisTopology, redisTopologyFromEnv, RedisTopologyError, type RedisTopologySettings } from '../plugin/redis/topology';
-import { proxyStep, REPO_ROOT, startGateway, step, type Gateway } from './helpers/gateway';
+import { proxyStep, REPO_ROOT, startGateway, step, type Gateway } from '../testkit/gateway';
 
 const shippedGatewayConfig = fs.readFileSync(path.join(REPO_ROOT, 'gateway.config.yml'), 'utf8');
 const shippedSystemConfig = fs.readFileSync(path.join(REPO_ROOT, 'system.config.yml'), 'utf8');

@@ -6,10 +6,11 @@
 // system.config.yml together (two real reloads per round, each through EG's own watcher path).
 
 import { expect } from 'chai';
-import { buildGatewayConfig, buildSystemConfig, proxyStep, startGateway, step, type Gateway, type GatewayPorts } from './helpers/gateway';
-import { call, eventually, postChat, sleep } from './helpers/http';
-import { startRedis, type RedisServer } from './helpers/redis';
-import { startUpstream, type Upstream } from './helpers/upstream';
+import { buildGatewayConfig, buildSystemConfig, proxyStep, startGateway, step, type Gateway, type GatewayPorts } from '../testkit/gateway';
+import { call, postChat } from './helpers/http';
+import { eventually, sleep } from '../testkit/wait';
+import { startRedis, type RedisServer } from '../testkit/redis';
+import { startProvider, type StandInProvider } from '../testkit/provider';
 import YAML from 'yaml';
 
 const KEY = 'reload-test-key-0123456789abcdef012345';
@@ -21,7 +22,7 @@ function sample(text: string, prefix: string): number {
 
 describe('hot reload on a live gateway (Redis store)', function () {
   this.timeout(120_000);
-  let upstream: Upstream;
+  let upstream: StandInProvider;
   let redis: RedisServer;
   let gateway: Gateway;
   let ports: GatewayPorts;
@@ -37,10 +38,10 @@ describe('hot reload on a live gateway (Redis store)', function () {
   });
   const metrics = async (): Promise<string> => (await call(`${gateway.opsUrl}/metrics`)).text;
   const applied = async (): Promise<number> => sample(await metrics(), 'config_reloads_total{result="applied"}');
-  const redisClients = async (): Promise<number> => ((await redis.command('CLIENT', 'LIST')).match(/id=/g) ?? []).length;
+  const redisClients = async (): Promise<number> => (String(await redis.command('CLIENT', 'LIST')).match(/id=/g) ?? []).length;
 
   before(async function () {
-    upstream = await startUpstream();
+    upstream = await startProvider();
     redis = await startRedis();
     gateway = await startGateway({
       providerUrl: upstream.url,

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
-import { REPO_ROOT } from './helpers/gateway';
+import { REPO_ROOT } from '../testkit/gateway';
 
 const PLUGIN = path.join(REPO_ROOT, 'plugin');
 const MAX_ROOT_FILES = 8;

@@ -4,21 +4,22 @@
 
 import http from 'node:http';
 import { expect } from 'chai';
-import { startGateway, type Gateway } from './helpers/gateway';
-import { call, eventually } from './helpers/http';
-import { startUpstream, type Upstream } from './helpers/upstream';
+import { startGateway, type Gateway } from '../testkit/gateway';
+import { call } from './helpers/http';
+import { eventually } from '../testkit/wait';
+import { afterBody, startProvider, type StandInProvider } from '../testkit/provider';
 
 const EVENTS = 10;
 
 describe('graceful shutdown', function () {
   this.timeout(30_000);
-  let upstream: Upstream;
+  let upstream: StandInProvider;
   let gateway: Gateway | undefined;
 
   before(async function () {
-    upstream = await startUpstream();
+    upstream = await startProvider();
     // A slow stream: ten events over about 1.5 s.
-    upstream.handler = (_req, res) => {
+    upstream.handler = afterBody((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       let sent = 0;
       const timer = setInterval(() => {
@@ -26,7 +27,7 @@ describe('graceful shutdown', function () {
         res.write(`data: {"n":${sent}}\n\n`);
         if (sent === EVENTS) { clearInterval(timer); res.end('data: [DONE]\n\n'); }
       }, 150);
-    };
+    });
   });
   after(async function () {
     await gateway?.stop('SIGKILL');
@@ -66,7 +67,7 @@ describe('graceful shutdown', function () {
   });
 
   it('cuts what is still open when the grace period ends, and still exits 0', async function () {
-    upstream.handler = (_req, res) => { res.writeHead(200, { 'content-type': 'text/event-stream' }); res.write('data: {"n":1}\n\n'); };
+    upstream.handler = afterBody((_req, res) => { res.writeHead(200, { 'content-type': 'text/event-stream' }); res.write('data: {"n":1}\n\n'); });
     gateway = await startGateway({ providerUrl: upstream.url, env: { SHUTDOWN_GRACE_MS: '300' } });
     const g = gateway;
     const ended = new Promise<void>((resolve) => {

@@ -6,9 +6,11 @@
 import { expect } from 'chai';
 import { performance } from 'node:perf_hooks';
 import { MESSAGES } from '../plugin/messages';
-import { proxyStep, step } from './helpers/gateway';
-import { eventually, postChat } from './helpers/http';
-import { openStream, startProviderStub, streamEvents, type StubExchange } from './fixtures/provider-stub';
+import { proxyStep, step } from '../testkit/gateway';
+import { eventually } from '../testkit/wait';
+import { postChat } from './helpers/http';
+import { openStream } from './helpers/event-stream';
+import { streamEvents, type Exchange } from '../testkit/provider';
 import { gatewayInFront } from './helpers/gateway-fixture';
 
 const STREAM_BODY = JSON.stringify({ model: 'stub', stream: true, messages: [{ role: 'user', content: 'hello' }] });
@@ -17,7 +19,7 @@ const FIRST_BYTE_MS = 1000;
 const DETAIL_EVENT = JSON.stringify({ detail: MESSAGES.internalError });
 
 /** A provider that sends one event, then `second` after `secondAtMs`, then drops the connection at `dieAtMs`. */
-function diesMidStream(second: string, secondAtMs: number, dieAtMs: number): (exchange: StubExchange) => void {
+function diesMidStream(second: string, secondAtMs: number, dieAtMs: number): (exchange: Exchange) => void {
   return (exchange) => {
     void exchange.body.then(() => {
       exchange.res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -29,7 +31,7 @@ function diesMidStream(second: string, secondAtMs: number, dieAtMs: number): (ex
 }
 
 describe('proxy: server-sent events', function () {
-  const suite = gatewayInFront(startProviderStub, () => ({
+  const suite = gatewayInFront(() => ({
     steps: [step('detail-error-formatter'), proxyStep({ idleTimeoutMs: IDLE_MS, firstByteTimeoutMs: FIRST_BYTE_MS })],
   }));
 
@@ -53,7 +55,7 @@ describe('proxy: server-sent events', function () {
   });
 
   it('marks the stream unbuffered and uncached, without Content-Length or compression', async function () {
-    suite.provider.handler = (exchange) => { void exchange.body.then(() => streamEvents(suite.provider, exchange, 2, 20, { 'cache-control': 'max-age=60' })); };
+    suite.provider.handler = (exchange) => { void exchange.body.then(() => streamEvents(suite.provider, exchange, 2, 20, { headers: { 'cache-control': 'max-age=60' } })); };
     const stream = await openStream(`${suite.gateway.url}/v1/chat`, STREAM_BODY, { 'accept-encoding': 'gzip, deflate, br' });
     await stream.done;
     expect(stream.status).to.equal(200);

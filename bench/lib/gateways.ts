@@ -1,15 +1,15 @@
 // bench/lib/gateways.ts
 // The gateways under comparison, each a child process on free ports: Express Gateway alone (core
 // proxy; or core key-auth + core rate-limit on Redis + core proxy) and ours through the same
-// start-up as `npm start` (test/helpers/gateway.ts).
+// start-up as `npm start` (testkit/gateway.ts).
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { freePort } from '../../test/helpers/ports';
-import { proxyStep, startGateway, step, type Gateway } from '../../test/helpers/gateway';
-import { spawnJsonChild, type JsonChild } from './processes';
+import { proxyStep, startGateway, step, type Gateway } from '../../testkit/gateway';
+import { spawnJsonChild, type JsonChild } from '../../testkit/json-child';
+import { freePorts } from '../../testkit/ports';
 
 export const BENCH_API_KEY = 'bench-key-0123456789abcdef0123456789abcdef';
 
@@ -35,8 +35,7 @@ const EG_SYSTEM_BASE = {
  * bench Redis) and core rate-limit on that Redis with `delayMs: 0` and a max nothing reaches.
  */
 export async function startEgCore(providerUrl: string, redisPort: number | undefined): Promise<RunningGateway> {
-  const port = await freePort();
-  const adminPort = await freePort();
+  const [port, adminPort] = await freePorts(2) as [number, number];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-bench-eg-'));
   const withAuthAndLimit = redisPort !== undefined;
   const steps: Array<Record<string, unknown>> = [];

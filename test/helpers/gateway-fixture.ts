@@ -1,30 +1,25 @@
 // test/helpers/gateway-fixture.ts
-// The setup most suites share: one provider stand-in and one gateway child in front of it, started
+// The setup most suites share: the stand-in provider and one gateway child in front of it, started
 // once before the suite and stopped after it.
 
-import { type Gateway, startGateway, type StartOptions } from './gateway';
-
-/** What a provider stand-in offers the fixture: test/helpers/upstream.ts and test/fixtures/provider-stub.ts both fit. */
-export interface Provider {
-  readonly url: string;
-  stop(): Promise<void>;
-}
+import { type Gateway, startGateway, type StartOptions } from '../../testkit/gateway';
+import { startProvider, type StandInProvider } from '../../testkit/provider';
 
 /** The gateway's start options; its provider URL is always the provider's. */
 export type FrontOptions = Omit<StartOptions, 'providerUrl'>;
 
-export interface GatewayInFront<P extends Provider> {
-  readonly provider: P;
+export interface GatewayInFront {
+  readonly provider: StandInProvider;
   readonly gateway: Gateway;
 }
 
 /**
- * Registers mocha before/after hooks in the calling describe block: starts a provider, then a
- * gateway in front of it; stops the gateway, then the provider, after the suite. `options` gets
- * the started provider, for configs that name its URL themselves.
+ * Registers mocha before/after hooks in the calling describe block: starts the stand-in provider,
+ * then a gateway in front of it; stops the gateway, then the provider, after the suite. `options`
+ * gets the started provider, for configs that name its URL themselves.
  */
-export function gatewayInFront<P extends Provider>(startProvider: () => Promise<P>, options: (provider: P) => FrontOptions = () => ({})): GatewayInFront<P> {
-  let provider: P | undefined;
+export function gatewayInFront(options: (provider: StandInProvider) => FrontOptions = () => ({})): GatewayInFront {
+  let provider: StandInProvider | undefined;
   let gateway: Gateway | undefined;
 
   before(async function () {
@@ -44,7 +39,7 @@ export function gatewayInFront<P extends Provider>(startProvider: () => Promise<
     return value;
   };
   return {
-    get provider(): P { return started(provider, 'provider'); },
+    get provider(): StandInProvider { return started(provider, 'provider'); },
     get gateway(): Gateway { return started(gateway, 'gateway'); },
   };
 }

@@ -1,6 +1,8 @@
 // test/helpers/http.ts
 // Plain HTTP calls to the gateway, with the whole answer read.
 
+import http from 'node:http';
+
 export interface Reply {
   status: number;
   headers: Headers;
@@ -26,14 +28,14 @@ export function postChat(baseUrl: string, headers: Record<string, string> = {}, 
   return call(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` until it returns true or the deadline passes. */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 50): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await sleep(intervalMs);
-  }
-  return check();
+/** POST from a chosen local address, so "clients" differ by socket address on loopback. */
+export function postFrom(gateway: { port: number }, localAddress: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: gateway.port, path: '/v1/chat', method: 'POST', localAddress, headers: { 'content-type': 'application/json', ...headers }, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end('{"messages":[]}');
+  });
 }

@@ -2,7 +2,8 @@
 // Closed-loop load for limit tests: many concurrent connections spread over gateways and client
 // identities, every answer recorded with when it was sent and when it came back.
 
-import { CHAT_BODY, sleep } from './http';
+import { CHAT_BODY } from './http';
+import { sleep } from '../../testkit/wait';
 
 export interface Shot {
   readonly identity: string;

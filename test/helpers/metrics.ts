@@ -1,11 +1,14 @@
 // test/helpers/metrics.ts
 // What tests read from the gateway's /metrics, on its ops listener.
 
-import type { Gateway } from './gateway';
+import type { Gateway } from '../../testkit/gateway';
 
+/** The exposition text; throws unless the ops listener answered 200 with Prometheus text. */
 export async function metricsText(gateway: Gateway): Promise<string> {
   const response = await fetch(`${gateway.opsUrl}/metrics`);
-  return response.text();
+  const text = await response.text();
+  if (response.status !== 200 || !text.includes('# HELP')) throw new Error(`GET ${gateway.opsUrl}/metrics answered ${response.status}: ${text.slice(0, 200)}`);
+  return text;
 }
 
 /** The value of `name{labels}` on the gateway's metrics endpoint; 0 when the series is absent. */

@@ -2,139 +2,14 @@
 // Real multi-process Redis topologies for tests: a Cluster of primaries (with a live slot migration)
 // and a Sentinel group (1 primary, 1 replica, 3 sentinels), all from the redis-server binary.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Redis from 'ioredis';
-import { freePort } from './ports';
-import { sleep } from './http';
-import { REDIS_SERVER_BIN, redisServerAvailable } from './redis';
-
-export interface NodeAddress { host: string; port: number }
+import { freePorts } from '../../testkit/ports';
+import { type NodeAddress, parseInfo, RedisServer, requireRedisServer } from '../../testkit/redis';
+import { sleep, waitFor } from '../../testkit/wait';
 
 const HOST = '127.0.0.1';
-
-// Every process started here, so that a test run dying before its `after` hooks (an uncaught
-// exception, mocha bailing out) still leaves no redis-server behind: 'exit' handlers run on those.
-const liveProcesses = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function track(child: ChildProcess): void {
-  liveProcesses.add(child);
-  child.once('exit', () => liveProcesses.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const leftover of liveProcesses) {
-      try { leftover.kill('SIGKILL'); } catch { /* already gone */ }
-    }
-  });
-}
-
-/** Several distinct free ports (two calls to freePort() may hand out the same one). */
-async function freePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < count) ports.add(await freePort());
-  return [...ports];
-}
-
-/**
- * One command on one node through a short-lived connection that never retries: admin commands
- * must fail fast against a node a test has just killed, not wait for it to come back.
- */
-export async function redisCommand(port: number, command: string, ...args: Array<string | number>): Promise<unknown> {
-  const client = new Redis({
-    host: HOST, port, lazyConnect: true, enableOfflineQueue: false, enableReadyCheck: false,
-    maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000, commandTimeout: 10_000,
-  });
-  client.on('error', () => { /* reported by the rejected command */ });
-  try {
-    await client.connect();
-    return await client.call(command, ...args.map(String));
-  } finally {
-    client.disconnect();
-  }
-}
-
-/** `field:value` lines of INFO / CLUSTER INFO as a map. */
-export function parseInfo(text: unknown): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (const line of String(text).split(/\r?\n/)) {
-    const at = line.indexOf(':');
-    if (at > 0 && !line.startsWith('#')) fields.set(line.slice(0, at), line.slice(at + 1).trim());
-  }
-  return fields;
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error: unknown) {
-      lastError = error;
-    }
-    await sleep(intervalMs);
-  }
-  throw new Error(`${what}: not reached within ${timeoutMs} ms${lastError instanceof Error ? ` (last error: ${lastError.message})` : ''}`);
-}
-
-/** One redis-server process (data node or sentinel), killed by its pid. Keeps the tail of its log. */
-export class RedisProcess {
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
-  private logTail = '';
-
-  constructor(readonly port: number, private readonly args: readonly string[], readonly label: string) {}
-
-  get address(): NodeAddress { return { host: HOST, port: this.port }; }
-  get pid(): number | undefined { return this.child?.pid; }
-  get running(): boolean { return this.child !== undefined; }
-  /** The last few kB the process logged, for failure messages. */
-  get logs(): string { return this.logTail; }
-
-  async start(): Promise<this> {
-    const child = spawn(REDIS_SERVER_BIN, [...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    track(child);
-    const keep = (chunk: Buffer): void => { this.logTail = (this.logTail + chunk.toString('utf8')).slice(-8192); };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    try {
-      await until(`${this.label} on ${this.port} answering PING`, 10_000, async () => {
-        if (child.exitCode !== null) throw new Error(`${this.label} exited: ${this.logTail}`);
-        return (await redisCommand(this.port, 'PING')) === 'PONG' ? true : undefined;
-      }, 25);
-    } catch (error: unknown) {
-      await this.kill();
-      throw error;
-    }
-    return this;
-  }
-
-  command(command: string, ...args: Array<string | number>): Promise<unknown> {
-    return redisCommand(this.port, command, ...args);
-  }
-
-  /** SIGKILL by pid, as a crash would. Resolves once the process is gone. */
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    await this.exited;
-    this.child = undefined;
-  }
-}
-
-function requireRedisServer(): void {
-  if (!redisServerAvailable()) {
-    throw new Error(`redis-server was not found (${REDIS_SERVER_BIN}); install it (apt-get install redis-server) or set REDIS_SERVER_BIN`);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Cluster
@@ -142,7 +17,7 @@ function requireRedisServer(): void {
 export const CLUSTER_SLOTS = 16384;
 
 export interface ClusterNode {
-  readonly process: RedisProcess;
+  readonly process: RedisServer;
   readonly port: number;
   readonly busPort: number;
   readonly id: string;
@@ -173,7 +48,7 @@ export class RedisClusterTopology {
       const busPort = ports[i * 2 + 1] as number;
       return {
         busPort,
-        process: new RedisProcess(port, [
+        process: new RedisServer(port, [
           '--port', String(port), '--bind', HOST, '--daemonize', 'no', '--dir', dir,
           '--save', '', '--appendonly', 'no',
           '--cluster-enabled', 'yes', '--cluster-port', String(busPort),
@@ -216,7 +91,7 @@ export class RedisClusterTopology {
 
   /** Every node reports cluster_state:ok, knows every other node and agrees on the slot map. */
   async waitUntilConsistent(timeoutMs = 10_000): Promise<void> {
-    await until('cluster state ok and one slot map on every node', timeoutMs, async () => {
+    await waitFor('cluster state ok and one slot map on every node', timeoutMs, async () => {
       const maps: string[] = [];
       for (const node of this.nodes) {
         const info = parseInfo(await node.process.command('CLUSTER', 'INFO'));
@@ -324,8 +199,8 @@ export class RedisSentinelTopology {
   private constructor(
     readonly dir: string,
     readonly name: string,
-    readonly dataNodes: readonly RedisProcess[],
-    readonly sentinels: readonly RedisProcess[],
+    readonly dataNodes: readonly RedisServer[],
+    readonly sentinels: readonly RedisServer[],
   ) {}
 
   static async start(options: SentinelStartOptions = {}): Promise<RedisSentinelTopology> {
@@ -336,8 +211,8 @@ export class RedisSentinelTopology {
     const dataArgs = (port: number): string[] => [
       '--port', String(port), '--bind', HOST, '--daemonize', 'no', '--dir', dir, '--save', '', '--appendonly', 'no',
     ];
-    const primary = new RedisProcess(primaryPort, dataArgs(primaryPort), 'sentinel-group primary');
-    const replica = new RedisProcess(replicaPort, [...dataArgs(replicaPort), '--replicaof', HOST, String(primaryPort)], 'sentinel-group replica');
+    const primary = new RedisServer(primaryPort, dataArgs(primaryPort), 'sentinel-group primary');
+    const replica = new RedisServer(replicaPort, [...dataArgs(replicaPort), '--replicaof', HOST, String(primaryPort)], 'sentinel-group replica');
     const sentinels = sentinelPorts.map((port, i) => {
       const file = path.join(dir, `sentinel-${port}.conf`);
       fs.writeFileSync(file, [
@@ -351,18 +226,18 @@ export class RedisSentinelTopology {
         `sentinel parallel-syncs ${name} 1`,
         '',
       ].join('\n'));
-      return new RedisProcess(port, [file, '--sentinel'], `sentinel ${i}`);
+      return new RedisServer(port, [file, '--sentinel'], `sentinel ${i}`);
     });
     const topology = new RedisSentinelTopology(dir, name, [primary, replica], sentinels);
     try {
       await primary.start();
       await replica.start();
-      await until('replica linked to the primary', 10_000, async () =>
+      await waitFor('replica linked to the primary', 10_000, async () =>
         parseInfo(await replica.command('INFO', 'replication')).get('master_link_status') === 'up' ? true : undefined);
       await Promise.all(sentinels.map((sentinel) => sentinel.start()));
       // Failover needs each sentinel to know the replica and a majority of sentinels to know each
       // other (hello messages every 2 s): wait for both instead of trusting a fixed delay.
-      await until('sentinels agreeing on the group', 20_000, async () => {
+      await waitFor('sentinels agreeing on the group', 20_000, async () => {
         for (const sentinel of sentinels) {
           const fields = RedisSentinelTopology.fieldsOf(await sentinel.command('SENTINEL', 'MASTER', name));
           if (fields.get('num-other-sentinels') !== '2' || fields.get('num-slaves') !== '1') return undefined;
@@ -401,7 +276,7 @@ export class RedisSentinelTopology {
     throw new Error(`no sentinel answered: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
   }
 
-  async primary(): Promise<RedisProcess> {
+  async primary(): Promise<RedisServer> {
     const { port } = await this.primaryAddress();
     const node = this.dataNodes.find((n) => n.port === port);
     if (!node) throw new Error(`sentinels name an unknown primary on port ${port}`);
@@ -409,7 +284,7 @@ export class RedisSentinelTopology {
   }
 
   /** SIGKILLs the current primary; returns the killed process and when it died (Date.now()). */
-  async killPrimary(): Promise<{ killed: RedisProcess; killedAt: number }> {
+  async killPrimary(): Promise<{ killed: RedisServer; killedAt: number }> {
     const killed = await this.primary();
     await killed.kill('SIGKILL');
     return { killed, killedAt: Date.now() };
@@ -419,8 +294,8 @@ export class RedisSentinelTopology {
    * Polls the sentinels until they name a primary other than `formerPort` and that node answers as
    * a master; returns it and when the promotion was seen.
    */
-  async waitForPromotion(formerPort: number, timeoutMs = 20_000): Promise<{ primary: RedisProcess; promotedAt: number }> {
-    return until(`sentinels promoting a replica of ${formerPort}`, timeoutMs, async () => {
+  async waitForPromotion(formerPort: number, timeoutMs = 20_000): Promise<{ primary: RedisServer; promotedAt: number }> {
+    return waitFor(`sentinels promoting a replica of ${formerPort}`, timeoutMs, async () => {
       const { port } = await this.primaryAddress();
       if (port === formerPort) return undefined;
       const node = this.dataNodes.find((n) => n.port === port);

@@ -6,9 +6,8 @@
 
 import { expect } from 'chai';
 import net from 'node:net';
-import { proxyStep, step } from '../helpers/gateway';
+import { proxyStep, step } from '../../testkit/gateway';
 import { gatewayInFront } from '../helpers/gateway-fixture';
-import { startUpstream } from '../helpers/upstream';
 import { CHAT_BODY } from '../helpers/http';
 import { newKey } from '../key-auth-helpers';
 
@@ -30,7 +29,7 @@ function rawRequest(port: number, target: string, host: string): Promise<number>
 }
 
 describe('regression: an absolute-form request target reaches the provider as sent', function () {
-  const suite = gatewayInFront(startUpstream, () => ({
+  const suite = gatewayInFront(() => ({
     steps: [step('detail-error-formatter'), step('key-auth', { keys: [{ id: 'k', key: KEY }] }), proxyStep()],
   }));
 

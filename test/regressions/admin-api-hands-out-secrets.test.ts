@@ -7,10 +7,11 @@
 
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { buildGatewayConfig, proxyStep, startGateway, step, type Gateway, type GatewayPorts } from '../helpers/gateway';
-import { call, CHAT_BODY, eventually, postChat } from '../helpers/http';
-import { freePort } from '../helpers/ports';
-import { startUpstream, type Upstream } from '../helpers/upstream';
+import { buildGatewayConfig, proxyStep, startGateway, step, type Gateway, type GatewayPorts } from '../../testkit/gateway';
+import { call, CHAT_BODY, postChat } from '../helpers/http';
+import { eventually } from '../../testkit/wait';
+import { freePort } from '../../testkit/ports';
+import { startProvider, type StandInProvider } from '../../testkit/provider';
 
 const secret = (label: string): string => `${label}-${randomBytes(24).toString('base64url')}`;
 const CLIENT_KEY = secret('client');
@@ -44,10 +45,10 @@ function expectNoSecret(where: string, text: string): void {
 }
 
 describe('regression: EG\'s admin API handed out secrets and the provider (issue 13, defect 1)', function () {
-  let upstream: Upstream;
+  let upstream: StandInProvider;
   const started: Gateway[] = [];
 
-  before(async () => { upstream = await startUpstream(); });
+  before(async () => { upstream = await startProvider(); });
   afterEach(async () => { await Promise.all(started.splice(0).map((g) => g.stop())); });
   after(async () => { await upstream?.stop(); });
 

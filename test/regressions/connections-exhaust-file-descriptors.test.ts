@@ -10,9 +10,10 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_SETTINGS } from '../../plugin/settings';
 import { defaultMaxConnections } from '../../plugin/http/server-limits';
-import { proxyStep, startGateway, step, type Gateway } from '../helpers/gateway';
-import { call, eventually, postChat, sleep } from '../helpers/http';
-import { startUpstream, type Upstream } from '../helpers/upstream';
+import { proxyStep, startGateway, step, type Gateway } from '../../testkit/gateway';
+import { call, postChat } from '../helpers/http';
+import { eventually, sleep } from '../../testkit/wait';
+import { startProvider, type StandInProvider } from '../../testkit/provider';
 
 const FD_LIMIT = 1024;
 
@@ -41,12 +42,12 @@ const sample = (text: string, name: string): number => {
 
 describe('regression: idle connections exhausted the file descriptors (issue 13)', function () {
   this.timeout(60_000);
-  let upstream: Upstream;
+  let upstream: StandInProvider;
   let gateway: Gateway;
   const idle: net.Socket[] = [];
 
   before(async () => {
-    upstream = await startUpstream();
+    upstream = await startProvider();
     gateway = await startGateway({ providerUrl: upstream.url, fdLimit: FD_LIMIT, steps: [step('detail-error-formatter'), proxyStep()] });
   });
   after(async () => {

@@ -6,31 +6,31 @@
 // of up to 16 MiB whatever the output limit). Past the limit, the client gets the generic message.
 
 import { expect } from 'chai';
-import { rssOf } from '../../bench/lib/processes';
+import { rssOf } from '../../testkit/proc';
 import { MESSAGES } from '../../plugin/messages';
 import { compressedText, compressedZeros, type BodyEncoding } from '../helpers/compressed';
 import { expectDetail } from '../helpers/detail';
-import { proxyStep, step } from '../helpers/gateway';
+import { proxyStep, step } from '../../testkit/gateway';
 import { gatewayInFront } from '../helpers/gateway-fixture';
 import { postChat } from '../helpers/http';
 import { eventLoopLagMaxMs } from '../helpers/metrics';
-import { startUpstream, type UpstreamHandler } from '../helpers/upstream';
+import { afterBody, type ExchangeHandler } from '../../testkit/provider';
 
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
 /** Idle, the lag gauge reads about 10 ms (its own tick); the old code stalled for seconds. */
 const MAX_LAG_MS = 50;
 
-function answersWith(status: number, encoding: BodyEncoding, body: Buffer): UpstreamHandler {
-  return (_req, res) => {
+function answersWith(status: number, encoding: BodyEncoding, body: Buffer): ExchangeHandler {
+  return afterBody((_req, res) => {
     res.writeHead(status, { 'content-type': 'application/json', 'content-encoding': encoding, 'content-length': body.length });
     res.end(body);
-  };
+  });
 }
 
 describe('regression: a compressed provider error body freezes the event loop', function () {
   this.timeout(60_000);
-  const suite = gatewayInFront(startUpstream, () => ({ steps: [step('detail-error-formatter'), proxyStep()] }));
+  const suite = gatewayInFront(() => ({ steps: [step('detail-error-formatter'), proxyStep()] }));
   const bombs = new Map<BodyEncoding, Buffer>();
 
   before(async function () {

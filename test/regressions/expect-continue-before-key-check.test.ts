@@ -5,9 +5,8 @@
 
 import { expect } from 'chai';
 import net from 'node:net';
-import { proxyStep, step } from '../helpers/gateway';
+import { proxyStep, step } from '../../testkit/gateway';
 import { CHAT_BODY } from '../helpers/http';
-import { startUpstream } from '../helpers/upstream';
 import { gatewayInFront } from '../helpers/gateway-fixture';
 
 const KEY = 'expect-continue-key-0123456789abcdef0123';
@@ -32,9 +31,11 @@ function expectingPost(port: number, key: string): Promise<string> {
 }
 
 describe('regression: Expect: 100-continue was answered before the key was checked (issue 13)', function () {
-  const suite = gatewayInFront(startUpstream, () => ({
+  const suite = gatewayInFront(() => ({
     steps: [step('detail-error-formatter'), step('key-auth', { keys: [{ id: 'k', key: KEY }] }), proxyStep()],
   }));
+
+  beforeEach(() => suite.provider.reset());
 
   it('answers a bad key with 401 and never invites its body', async function () {
     const answer = await expectingPost(suite.gateway.port, 'wrong-key');

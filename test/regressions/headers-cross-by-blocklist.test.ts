@@ -6,10 +6,11 @@
 // allowlists: the headers a chat exchange needs, plus forwardRequestHeaders/forwardResponseHeaders.
 
 import { expect } from 'chai';
-import { buildGatewayConfig, proxyStep, step } from '../helpers/gateway';
+import { buildGatewayConfig, proxyStep, step } from '../../testkit/gateway';
 import { gatewayInFront } from '../helpers/gateway-fixture';
 import { CHAT_BODY, postChat } from '../helpers/http';
-import { chatCompletion, startUpstream } from '../helpers/upstream';
+import { chatCompletion } from '../../testkit/chat-completions';
+import { afterBody } from '../../testkit/provider';
 
 const PROVIDER_KEY = 'sk-provider-for-header-allowlists';
 
@@ -27,7 +28,7 @@ const PROVIDER_RESPONSE_HEADERS = {
 };
 
 describe('regression: headers cross the gateway by blocklist', function () {
-  const suite = gatewayInFront(startUpstream, (provider) => ({
+  const suite = gatewayInFront((provider) => ({
     env: { LLM_PROVIDER_API_KEY: PROVIDER_KEY },
     gatewayConfig: ({ port }) => {
       const config = buildGatewayConfig({ port, providerUrl: provider.url, steps: [step('detail-error-formatter'), proxyStep()] }) as {
@@ -44,11 +45,11 @@ describe('regression: headers cross the gateway by blocklist', function () {
 
   beforeEach(function () {
     suite.provider.reset();
-    suite.provider.handler = (_req, res) => {
+    suite.provider.handler = afterBody((_req, res) => {
       const body = chatCompletion();
       res.writeHead(200, { ...PROVIDER_RESPONSE_HEADERS, 'content-length': Buffer.byteLength(body) });
       res.end(body);
-    };
+    });
   });
 
   it('sends the provider only content type and length, accept, user agent, and what the gateway adds', async function () {

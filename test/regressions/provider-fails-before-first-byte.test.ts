@@ -7,17 +7,19 @@
 
 import { expect } from 'chai';
 import { MESSAGES } from '../../plugin/messages';
-import { openStream, startProviderStub, type StubExchange } from '../fixtures/provider-stub';
+import { openStream } from '../helpers/event-stream';
+import { type Exchange } from '../../testkit/provider';
 import { expectDetail } from '../helpers/detail';
-import { buildGatewayConfig, proxyStep, step } from '../helpers/gateway';
+import { buildGatewayConfig, proxyStep, step } from '../../testkit/gateway';
 import { gatewayInFront } from '../helpers/gateway-fixture';
-import { eventually, postChat } from '../helpers/http';
+import { eventually } from '../../testkit/wait';
+import { postChat } from '../helpers/http';
 
 const IDLE_MS = 300;
 const STREAM_BODY = JSON.stringify({ stream: true, messages: [{ role: 'user', content: 'hello' }] });
 
 /** Sends status and headers (flushed), then resets the connection or goes quiet. */
-function headersThen(what: 'reset' | 'quiet', status: number, headers: Record<string, string>, body = ''): (exchange: StubExchange) => void {
+function headersThen(what: 'reset' | 'quiet', status: number, headers: Record<string, string>, body = ''): (exchange: Exchange) => void {
   return (exchange) => {
     void exchange.body.then(() => {
       exchange.res.writeHead(status, headers);
@@ -29,9 +31,9 @@ function headersThen(what: 'reset' | 'quiet', status: number, headers: Record<st
 }
 
 describe('regression: a provider that fails before the first body byte leaves the client a bare reset', function () {
-  const suite = gatewayInFront(startProviderStub, (stub) => ({
+  const suite = gatewayInFront((provider) => ({
     gatewayConfig: ({ port }) => {
-      const config = buildGatewayConfig({ port, providerUrl: stub.url, steps: [step('detail-error-formatter'), proxyStep({ idleTimeoutMs: IDLE_MS })] }) as {
+      const config = buildGatewayConfig({ port, providerUrl: provider.url, steps: [step('detail-error-formatter'), proxyStep({ idleTimeoutMs: IDLE_MS })] }) as {
         apiEndpoints: Record<string, unknown>; pipelines: Record<string, unknown>;
       };
       config.apiEndpoints['gw'] = { host: '*', paths: ['/gw/v1/chat'], methods: ['POST'] };

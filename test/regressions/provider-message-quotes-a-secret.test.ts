@@ -6,11 +6,12 @@
 
 import { expect } from 'chai';
 import { expectDetail } from '../helpers/detail';
-import { proxyStep, step } from '../helpers/gateway';
+import { proxyStep, step } from '../../testkit/gateway';
 import { gatewayInFront } from '../helpers/gateway-fixture';
-import { eventually, postChat } from '../helpers/http';
-import { startUpstream } from '../helpers/upstream';
+import { eventually } from '../../testkit/wait';
+import { postChat } from '../helpers/http';
 import { newKey } from '../key-auth-helpers';
+import { afterBody } from '../../testkit/provider';
 
 const PROVIDER_KEY = `prov-secret-${newKey()}`;
 const CLIENT_KEY = newKey();
@@ -25,7 +26,7 @@ const keysFile = (keys: Array<{ id: string; key: string }>): string => keys.map(
 describe('regression: a provider message that quotes a secret reaches the client', function () {
   let message = '';
   let contentType = 'application/json';
-  const suite = gatewayInFront(startUpstream, () => ({
+  const suite = gatewayInFront(() => ({
     env: { LLM_PROVIDER_API_KEY: PROVIDER_KEY },
     files: { 'keys.yml': keysFile([{ id: 'file', key: FILE_KEY }]) },
     steps: [
@@ -37,10 +38,10 @@ describe('regression: a provider message that quotes a secret reaches the client
 
   beforeEach(function () {
     contentType = 'application/json';
-    suite.provider.handler = (_req, res) => {
+    suite.provider.handler = afterBody((_req, res) => {
       res.writeHead(400, { 'content-type': contentType });
       res.end(contentType === 'application/json' ? JSON.stringify({ error: { message, type: 'invalid_request_error' } }) : message);
-    };
+    });
   });
 
   const ask = (key = CLIENT_KEY) => postChat(suite.gateway.url, { 'X-API-Key': key });

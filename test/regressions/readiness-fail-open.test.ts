@@ -4,17 +4,18 @@
 // limiter fails open, and stays 503 when any fails closed.
 
 import { expect } from 'chai';
-import { proxyStep, startGateway, step, type Gateway } from '../helpers/gateway';
-import { call, eventually, postChat } from '../helpers/http';
-import { startRedis, type RedisServer } from '../helpers/redis';
-import { startUpstream, type Upstream } from '../helpers/upstream';
+import { proxyStep, startGateway, step, type Gateway } from '../../testkit/gateway';
+import { call, postChat } from '../helpers/http';
+import { eventually } from '../../testkit/wait';
+import { startRedis, type RedisServer } from '../../testkit/redis';
+import { startProvider, type StandInProvider } from '../../testkit/provider';
 
 const KEY = 'readiness-key-0123456789abcdef0123456789';
 
 describe('regression: readiness with failureMode open took every instance out of rotation (issue 13)', function () {
   this.timeout(60_000);
   let redis: RedisServer;
-  let upstream: Upstream;
+  let upstream: StandInProvider;
   const gateways: Gateway[] = [];
   const start = async (failureMode: 'open' | 'closed'): Promise<Gateway> => {
     const gateway = await startGateway({
@@ -28,7 +29,7 @@ describe('regression: readiness with failureMode open took every instance out of
 
   before(async () => {
     redis = await startRedis();
-    upstream = await startUpstream();
+    upstream = await startProvider();
   });
   after(async () => {
     await Promise.all(gateways.map((g) => g.stop()));

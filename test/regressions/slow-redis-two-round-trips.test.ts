@@ -7,12 +7,13 @@
 import { expect } from 'chai';
 import { DEFAULT_SETTINGS } from '../../plugin/settings';
 import { startDelayProxy, type DelayProxy } from '../helpers/delay-proxy';
-import { proxyStep, startGateway, step, type Gateway } from '../helpers/gateway';
-import { eventually, postChat, sleep } from '../helpers/http';
+import { proxyStep, startGateway, step, type Gateway } from '../../testkit/gateway';
+import { eventually, sleep } from '../../testkit/wait';
+import { postChat } from '../helpers/http';
 import { latencyPercentile, runLoad, type Shot } from '../helpers/load';
 import { metricValue } from '../helpers/metrics';
-import { startRedis, type RedisServer } from '../helpers/redis';
-import { startUpstream, type Upstream } from '../helpers/upstream';
+import { startRedis, type RedisServer } from '../../testkit/redis';
+import { startProvider, type StandInProvider } from '../../testkit/provider';
 
 const KEY = 'slow-redis-regression-key-0123456789abcdef';
 const TIMEOUT_MS = DEFAULT_SETTINGS.redisCommandTimeoutMs;
@@ -28,13 +29,13 @@ describe('regression: slow Redis costs two round trips, and timeouts come at twi
   this.timeout(60_000);
   let redis: RedisServer | undefined;
   let proxy: DelayProxy | undefined;
-  let upstream: Upstream | undefined;
+  let upstream: StandInProvider | undefined;
   let gateway: Gateway | undefined;
 
   before(async function () {
     redis = await startRedis();
     proxy = await startDelayProxy(redis.port);
-    upstream = await startUpstream();
+    upstream = await startProvider();
     gateway = await startGateway({
       providerUrl: upstream.url,
       pluginSettings: { redis: proxy.url },

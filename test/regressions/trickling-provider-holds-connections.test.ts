@@ -10,17 +10,18 @@ import { performance } from 'node:perf_hooks';
 import { MESSAGES } from '../../plugin/messages';
 import { DEFAULTS } from '../../plugin/policies/proxy/options';
 import { schema } from '../../plugin/policies/proxy/schema';
-import { openStream, startProviderStub, type StubExchange } from '../fixtures/provider-stub';
-import { buildGatewayConfig, proxyStep, step } from '../helpers/gateway';
+import { openStream } from '../helpers/event-stream';
+import { type Exchange } from '../../testkit/provider';
+import { buildGatewayConfig, proxyStep, step } from '../../testkit/gateway';
 import { gatewayInFront } from '../helpers/gateway-fixture';
-import { eventually } from '../helpers/http';
+import { eventually } from '../../testkit/wait';
 
 const TEN_MINUTES_MS = 600_000;
 const TOTAL_MS = 700;
 const STREAM_BODY = JSON.stringify({ stream: true, messages: [{ role: 'user', content: 'hello' }] });
 
 /** Writes one small piece every 50 ms, for ever: never idle, never done. */
-function trickle(contentType: string, piece: string): (exchange: StubExchange) => void {
+function trickle(contentType: string, piece: string): (exchange: Exchange) => void {
   return (exchange) => {
     void exchange.body.then(() => {
       exchange.res.writeHead(200, { 'content-type': contentType });
@@ -32,9 +33,9 @@ function trickle(contentType: string, piece: string): (exchange: StubExchange) =
 }
 
 describe('regression: a provider that trickles bytes holds both connections forever', function () {
-  const suite = gatewayInFront(startProviderStub, (stub) => ({
+  const suite = gatewayInFront((provider) => ({
     gatewayConfig: ({ port }) => {
-      const config = buildGatewayConfig({ port, providerUrl: stub.url, steps: [step('detail-error-formatter'), proxyStep()] }) as {
+      const config = buildGatewayConfig({ port, providerUrl: provider.url, steps: [step('detail-error-formatter'), proxyStep()] }) as {
         apiEndpoints: Record<string, unknown>; pipelines: Record<string, unknown>;
       };
       config.apiEndpoints['short'] = { host: '*', paths: ['/short/v1/chat'], methods: ['POST'] };

@@ -18,10 +18,11 @@ import { expect } from 'chai';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MESSAGES } from '../../plugin/messages';
 import { compressedZeros, type BodyEncoding } from '../helpers/compressed';
-import { startGateway, type Gateway } from '../helpers/gateway';
-import { CHAT_BODY, sleep } from '../helpers/http';
+import { startGateway, type Gateway } from '../../testkit/gateway';
+import { CHAT_BODY } from '../helpers/http';
+import { sleep } from '../../testkit/wait';
 import { eventLoopLagMaxMs } from '../helpers/metrics';
-import { answerCompletion, startUpstream, type Upstream } from '../helpers/upstream';
+import { afterBody, answerCompletion, startProvider, type StandInProvider } from '../../testkit/provider';
 import { LOAD_KEY, detailOf, fullPipeline, hammer, loadKey, record, rssOf, tally, toMiB, type Answer } from './support';
 
 const CONNECTIONS = 64;
@@ -53,7 +54,7 @@ const judged = (phase: Phase): Second[] => phase.seconds.filter((s) => s.testPro
 
 describe('reliability: decompression bombs among ordinary traffic', function () {
   this.timeout(300_000);
-  let upstream: Upstream;
+  let upstream: StandInProvider;
   let gateway: Gateway;
   const bombs: Bomb[] = [];
 
@@ -61,13 +62,13 @@ describe('reliability: decompression bombs among ordinary traffic', function () 
     bombs.push({ name: 'br-2GiB', encoding: 'br', body: await compressedZeros('br', 2 * GIB) });
     bombs.push({ name: 'gzip-64MiB', encoding: 'gzip', body: await compressedZeros('gzip', 64 * MIB) });
     bombs.push({ name: 'gzip-2GiB', encoding: 'gzip', body: await compressedZeros('gzip', 2 * GIB) });
-    upstream = await startUpstream();
-    upstream.handler = (req, res, body) => {
+    upstream = await startProvider();
+    upstream.handler = afterBody((req, res, body) => {
       const bomb = bombs.find((b) => body.includes(`"bomb":"${b.name}"`));
       if (bomb === undefined) { answerCompletion(req, res, body); return; }
       res.writeHead(400, { 'content-type': 'application/json', 'content-encoding': bomb.encoding, 'content-length': bomb.body.length });
       res.end(bomb.body);
-    };
+    });
     gateway = await startGateway({ providerUrl: upstream.url, steps: fullPipeline([loadKey()], { capacity: 10, refillRate: 1 }) });
   });
 

@@ -9,8 +9,8 @@
 
 import { expect } from 'chai';
 import net from 'node:net';
-import { startUpstream } from '../helpers/upstream';
-import { CHAT_BODY, sleep } from '../helpers/http';
+import { CHAT_BODY } from '../helpers/http';
+import { sleep } from '../../testkit/wait';
 import { LIVE_HEAP_ENV, LOAD_KEY, detailOf, fullPipeline, liveHeapOf, loadKey, record, rssOf, toMiB } from './support';
 import { gatewayInFront } from '../helpers/gateway-fixture';
 
@@ -175,7 +175,7 @@ function parse(raw: Buffer): Parsed | undefined {
 
 describe('reliability: 10,000 fuzzed requests', function () {
   this.timeout(600_000);
-  const suite = gatewayInFront(startUpstream, () => ({ env: LIVE_HEAP_ENV, steps: fullPipeline([loadKey()], { capacity: 10, refillRate: 1 }) }));
+  const suite = gatewayInFront(() => ({ env: LIVE_HEAP_ENV, steps: fullPipeline([loadKey()], { capacity: 10, refillRate: 1 }) }));
 
   it(`never crashes, answers every non-2xx with {"detail"} and returns to its memory baseline (seed ${SEED})`, async () => {
     const rand = prng(SEED);

@@ -4,16 +4,16 @@
 // were once the faults stop, and rounds of the same faults leave its live heap where it was.
 
 import { expect } from 'chai';
-import { startGateway, type Gateway } from '../helpers/gateway';
-import { Upstream, answerCompletion, startUpstream, type UpstreamHandler } from '../helpers/upstream';
-import { sleep } from '../helpers/http';
+import { startGateway, type Gateway } from '../../testkit/gateway';
+import { afterBody, answerCompletion, StandInProvider, startProvider, type BodyHandler } from '../../testkit/provider';
+import { sleep } from '../../testkit/wait';
 import { LIVE_HEAP_ENV, LOAD_KEY, detailOf, fdCountOf, fullPipeline, hammer, liveHeapOf, loadKey, record, rssOf, tally, toMiB, type Answer } from './support';
 
 const FAULT_ROUNDS = 3;
 const STREAM_BODY = JSON.stringify({ stream: true, messages: [{ role: 'user', content: 'hello' }] });
 
 /** Every third request hangs, every third streams two events then resets, the rest answer. */
-function faultyHandler(): UpstreamHandler {
+function faultyHandler(): BodyHandler {
   let n = 0;
   return (req, res, body) => {
     n += 1;
@@ -36,12 +36,12 @@ function answered(a: Answer): boolean {
 
 describe('reliability: provider refusing, hanging and resetting mid-stream under load', function () {
   this.timeout(120_000);
-  let upstream: Upstream;
+  let upstream: StandInProvider;
   let gateway: Gateway;
   const pid = (): number => gateway.child.pid as number;
 
   before(async () => {
-    upstream = await startUpstream();
+    upstream = await startProvider();
     gateway = await startGateway({
       providerUrl: upstream.url,
       env: LIVE_HEAP_ENV,
@@ -60,13 +60,13 @@ describe('reliability: provider refusing, hanging and resetting mid-stream under
     });
     /** One round of faults: faulty provider, then refused connections, then healthy again. */
     const faultRound = async (): Promise<{ faulty: Answer[]; refused: Answer[]; healthy: Answer[] }> => {
-      upstream.handler = faultyHandler();
+      upstream.handler = afterBody(faultyHandler());
       const faulty = [...(await Promise.all([run(4000), run(4000, STREAM_BODY)])).flat()];
       // Refused: nothing listens on the provider's port any more.
       const port = upstream.port;
       await upstream.stop();
       const refused = await run(2000);
-      upstream = await new Upstream().start(port);
+      upstream = await new StandInProvider().start(port);
       const healthy = await run(1500);
       await sleep(3000);
       return { faulty, refused, healthy };

@@ -6,15 +6,15 @@
 
 import { expect } from 'chai';
 import http from 'node:http';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { spawnJsonChild, type JsonChild } from '../../bench/lib/processes';
 import { DEFAULT_SETTINGS } from '../../plugin/settings';
 import { startDelayProxy, type DelayProxy } from '../helpers/delay-proxy';
-import { startGateway, type Gateway } from '../helpers/gateway';
-import { CHAT_BODY, eventually, postChat, sleep } from '../helpers/http';
+import { startGateway, type Gateway } from '../../testkit/gateway';
+import { startProviderProcess, type ProviderProcess } from '../../testkit/provider';
+import { CHAT_BODY, postChat } from '../helpers/http';
+import { eventually, sleep } from '../../testkit/wait';
 import { metricValue } from '../helpers/metrics';
-import { startRedis, type RedisServer } from '../helpers/redis';
+import { startRedis, type RedisServer } from '../../testkit/redis';
 import { LOAD_KEY, fullPipeline, loadKey, record } from './support';
 
 const TIMEOUT_MS = DEFAULT_SETTINGS.redisCommandTimeoutMs;
@@ -82,30 +82,24 @@ async function openLoop(gatewayUrl: string, intervalMs: number, durationMs: numb
   return answers;
 }
 
-/** The bench's stand-in provider in its own process: the load generator here needs this process's CPU. */
-async function startProvider(): Promise<{ url: string; child: JsonChild }> {
-  const child = spawnJsonChild(path.join(__dirname, '..', '..', 'bench', 'lib', 'provider-process.js'));
-  const { port } = await child.next<{ port: number }>('port');
-  return { url: `http://127.0.0.1:${port}`, child };
-}
-
 describe('reliability: Redis decision latency with the shipped timeout', function () {
   this.timeout(120_000);
   let redis: RedisServer;
-  let provider: { url: string; child: JsonChild };
+  let provider: ProviderProcess;
   let proxy: DelayProxy;
   const gateways: Gateway[] = [];
 
   before(async () => {
     redis = await startRedis();
-    provider = await startProvider();
+    // In its own process: the load generator here needs this process's CPU.
+    provider = await startProviderProcess();
     proxy = await startDelayProxy(redis.port);
   });
 
   after(async () => {
     await Promise.all(gateways.map((g) => g.stop()));
     await proxy?.stop();
-    await provider?.child.stop();
+    await provider?.stop();
     await redis?.stop();
   });
 

@@ -4,10 +4,11 @@
 // 200), and limits are enforced again within 2 s of Redis answering.
 
 import { expect } from 'chai';
-import { startGateway, type Gateway } from '../helpers/gateway';
-import { startRedis, type RedisServer } from '../helpers/redis';
-import { startUpstream, type Upstream } from '../helpers/upstream';
-import { postChat, sleep } from '../helpers/http';
+import { startGateway, type Gateway } from '../../testkit/gateway';
+import { startRedis, type RedisServer } from '../../testkit/redis';
+import { startProvider, type StandInProvider } from '../../testkit/provider';
+import { postChat } from '../helpers/http';
+import { sleep } from '../../testkit/wait';
 import { INTERNAL_ERROR, LOAD_KEY, detailOf, fullPipeline, hammer, loadKey, record, tally } from './support';
 
 const PROBES = Array.from({ length: 80 }, (_, i) => ({ id: `probe-${i}`, key: `reliability-probe-key-${String(i).padStart(4, '0')}-000000000000` }));
@@ -18,12 +19,12 @@ for (const failureMode of ['closed', 'open'] as const) {
   describe(`reliability: Redis killed for 5 s under load (failureMode ${failureMode})`, function () {
     this.timeout(90_000);
     let redis: RedisServer;
-    let upstream: Upstream;
+    let upstream: StandInProvider;
     let gateway: Gateway;
 
     before(async () => {
       redis = await startRedis();
-      upstream = await startUpstream();
+      upstream = await startProvider();
       gateway = await startGateway({
         providerUrl: upstream.url,
         steps: fullPipeline([loadKey(), ...PROBES], { capacity: 2, refillRate: 0.001, failureMode }),

@@ -4,9 +4,9 @@
 // declares before the next edit is made.
 
 import { expect } from 'chai';
-import { buildGatewayConfig } from '../helpers/gateway';
-import { startUpstream } from '../helpers/upstream';
-import { eventually, postChat, sleep } from '../helpers/http';
+import { buildGatewayConfig } from '../../testkit/gateway';
+import { eventually, sleep } from '../../testkit/wait';
+import { postChat } from '../helpers/http';
 import { LOAD_KEY, fullPipeline, hammer, loadKey, record, tally } from './support';
 import { gatewayInFront } from '../helpers/gateway-fixture';
 
@@ -15,7 +15,7 @@ const reloadKey = (i: number): string => `reliability-reload-key-${String(i).pad
 
 describe('reliability: 20 config reloads under load', function () {
   this.timeout(240_000);
-  const suite = gatewayInFront(startUpstream, () => ({ steps: fullPipeline([loadKey(), { id: 'reload-0', key: reloadKey(0) }], { capacity: 100, refillRate: 10 }) }));
+  const suite = gatewayInFront(() => ({ steps: fullPipeline([loadKey(), { id: 'reload-0', key: reloadKey(0) }], { capacity: 100, refillRate: 10 }) }));
 
   const configFor = (i: number): Record<string, unknown> => buildGatewayConfig({
     port: suite.gateway.port, providerUrl: suite.provider.url,

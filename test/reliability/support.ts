@@ -3,9 +3,9 @@
 // timing), the gateway's fd count and RSS from /proc, its live heap, and the pipeline under test.
 
 import path from 'node:path';
-import { fdCountOf, rssOf } from '../../bench/lib/processes';
-import { proxyStep, step, type Gateway, type PipelineStep } from '../helpers/gateway';
-import { sleep } from '../helpers/http';
+import { fdCountOf, rssOf } from '../../testkit/proc';
+import { proxyStep, step, type Gateway, type PipelineStep } from '../../testkit/gateway';
+import { sleep } from '../../testkit/wait';
 import { runLoad, type Shot } from '../helpers/load';
 
 export { fdCountOf, rssOf };

@@ -1,4 +1,4 @@
-// test/helpers/gateway.ts
+// testkit/gateway.ts
 // Boots the real gateway (`dist/plugin/cli/start.js`, what `npm start` runs) as a child process
 // on free ports, with its own temporary config directory. A child process per gateway because
 // EG's config is a process-wide singleton, and because reload and signal tests need real files
@@ -9,10 +9,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { freePort } from './ports';
-import { sleep } from './http';
+import { freePorts } from './ports';
+import { sleep } from './wait';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+/** The repository root, from dist/testkit/. */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const START_SCRIPT = path.join(REPO_ROOT, 'dist', 'plugin', 'cli', 'start.js');
 export const MANIFEST = path.join(REPO_ROOT, 'dist', 'plugin', 'manifest.js');
 
@@ -131,8 +132,7 @@ export class Gateway {
 }
 
 export async function startGateway(options: StartOptions): Promise<Gateway> {
-  const port = await freePort();
-  const opsPort = await freePort();
+  const [port, opsPort] = await freePorts(2) as [number, number];
   const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-gateway-test-'));
   const gatewayConfig = options.gatewayConfig
     ? options.gatewayConfig({ port, opsPort })

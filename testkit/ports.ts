@@ -1,5 +1,5 @@
-// test/helpers/ports.ts
-// Free TCP ports on loopback, so every test process boots on its own ports.
+// testkit/ports.ts
+// Free TCP ports on loopback, so that every test process and bench run boots on its own ports.
 
 import net from 'node:net';
 
@@ -13,4 +13,11 @@ export function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** Several distinct free ports: two calls to freePort() may hand out the same one. */
+export async function freePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
 }

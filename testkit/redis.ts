@@ -1,0 +1,179 @@
+// testkit/redis.ts
+// Real redis-server processes on free ports, with nothing kept on disk, and every exchange with
+// them on ioredis: one-off commands that never retry, INFO parsing, MONITOR counts. Tests never
+// use the Redis on 6379: they stay hermetic. Kill and restart keep the port, as an outage would.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import Redis from 'ioredis';
+import { freePort } from './ports';
+import { waitFor } from './wait';
+
+export const REDIS_SERVER_BIN = process.env['REDIS_SERVER_BIN'] ?? 'redis-server';
+const HOST = '127.0.0.1';
+
+export interface NodeAddress { host: string; port: number }
+
+export function redisServerAvailable(): boolean {
+  return spawnSync(REDIS_SERVER_BIN, ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+export function requireRedisServer(): void {
+  if (!redisServerAvailable()) {
+    throw new Error(`redis-server was not found (${REDIS_SERVER_BIN}); install it (apt-get install redis-server) or set REDIS_SERVER_BIN`);
+  }
+}
+
+// Every process started here, so that a run dying before its `after` hooks (an uncaught
+// exception, mocha bailing out) still leaves no redis-server behind: 'exit' handlers run on those.
+const liveProcesses = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function track(child: ChildProcess): void {
+  liveProcesses.add(child);
+  child.once('exit', () => liveProcesses.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const leftover of liveProcesses) {
+      try { leftover.kill('SIGKILL'); } catch { /* already gone */ }
+    }
+  });
+}
+
+/** A client that connects once and never retries or queues: it fails fast against a node that is down. */
+function oneShotClient(port: number): Redis {
+  const client = new Redis({
+    host: HOST, port, lazyConnect: true, enableOfflineQueue: false, enableReadyCheck: false,
+    maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000, commandTimeout: 10_000,
+  });
+  client.on('error', () => { /* reported by the rejected command */ });
+  return client;
+}
+
+/**
+ * One command on one node through a short-lived connection: admin commands must fail fast against
+ * a node a test has just killed, not wait for it to come back. Replies as ioredis decodes them
+ * (strings, arrays, numbers, null).
+ */
+export async function redisCommand(port: number, command: string, ...args: Array<string | number>): Promise<unknown> {
+  const client = oneShotClient(port);
+  try {
+    await client.connect();
+    return await client.call(command, ...args.map(String));
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** `field:value` lines of INFO / CLUSTER INFO as a map. */
+export function parseInfo(text: unknown): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const line of String(text).split(/\r?\n/)) {
+    const at = line.indexOf(':');
+    if (at > 0 && !line.startsWith('#')) fields.set(line.slice(0, at), line.slice(at + 1).trim());
+  }
+  return fields;
+}
+
+/** One redis-server process (a standalone server, a cluster node or a sentinel), killed by its pid. Keeps the tail of its log. */
+export class RedisServer {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private logTail = '';
+
+  constructor(readonly port: number, private readonly args: readonly string[], readonly label = 'redis-server') {}
+
+  get url(): string { return `redis://${HOST}:${this.port}`; }
+  get address(): NodeAddress { return { host: HOST, port: this.port }; }
+  get pid(): number | undefined { return this.child?.pid; }
+  get running(): boolean { return this.child !== undefined; }
+  /** The last few kB the process logged, for failure messages. */
+  get logs(): string { return this.logTail; }
+
+  /** Starts the process (again, after kill or stop: same port, same arguments) and waits for PING. */
+  async start(): Promise<this> {
+    requireRedisServer();
+    const child = spawn(REDIS_SERVER_BIN, [...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    track(child);
+    const keep = (chunk: Buffer): void => { this.logTail = (this.logTail + chunk.toString('utf8')).slice(-8192); };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    try {
+      await waitFor(`${this.label} on ${this.port} answering PING`, 10_000, async () => {
+        if (child.exitCode !== null) throw new Error(`${this.label} exited: ${this.logTail}`);
+        return (await redisCommand(this.port, 'PING')) === 'PONG' ? true : undefined;
+      }, 25);
+    } catch (error: unknown) {
+      await this.kill();
+      throw error;
+    }
+    return this;
+  }
+
+  command(command: string, ...args: Array<string | number>): Promise<unknown> {
+    return redisCommand(this.port, command, ...args);
+  }
+
+  /** SIGKILL by pid, as a crash would. Resolves once the process is gone. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await this.exited;
+    this.child = undefined;
+  }
+
+  /** SIGTERM, as an orderly shutdown. */
+  stop(): Promise<void> {
+    return this.kill('SIGTERM');
+  }
+}
+
+/** The arguments of a standalone server on `port` that keeps nothing on disk. */
+export function standaloneArgs(port: number, extraArgs: readonly string[] = []): string[] {
+  return ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...extraArgs];
+}
+
+export async function startRedis(extraArgs: readonly string[] = []): Promise<RedisServer> {
+  const port = await freePort();
+  return new RedisServer(port, standaloneArgs(port, extraArgs)).start();
+}
+
+export type CommandCalls = Record<string, number>;
+
+export interface MonitorCount {
+  /** Commands clients sent (one round trip each, pipelining aside). */
+  readonly fromClients: number;
+  /** Commands run inside Lua scripts (INFO commandstats counts these too, which is why MONITOR is used). */
+  readonly fromScripts: number;
+  /** Client commands by name. */
+  readonly byCommand: CommandCalls;
+  stop(): void;
+}
+
+/**
+ * Counts what reaches the server on `port` from now until `stop()`, with MONITOR: a client's
+ * command has the client's address as its source, one a script ran has `lua`. INFO and MONITOR
+ * themselves are left out.
+ */
+export async function monitor(port: number): Promise<MonitorCount> {
+  const client = oneShotClient(port);
+  await client.connect();
+  let watcher: Redis;
+  try {
+    watcher = await client.monitor();
+  } finally {
+    client.disconnect();
+  }
+  const count = { fromClients: 0, fromScripts: 0, byCommand: {} as CommandCalls, stop: () => { watcher.disconnect(); } };
+  watcher.on('monitor', (_time: string, args: string[], source: string) => {
+    const command = (args[0] ?? '').toLowerCase();
+    if (source === 'lua') { count.fromScripts += 1; return; }
+    if (command === 'info' || command === 'monitor') return;
+    count.fromClients += 1;
+    count.byCommand[command] = (count.byCommand[command] ?? 0) + 1;
+  });
+  return count;
+}
