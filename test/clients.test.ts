@@ -14,6 +14,7 @@ import OpenAI from 'openai';
 import { createDemoProvider } from '../plugin/cli/demo-provider';
 import { type Gateway, proxyStep, REPO_ROOT, startGateway, step } from '../testkit/gateway';
 import { postChat } from './helpers/http';
+import { answerChat } from '../testkit/chat-answers';
 import { type Exchange } from '../testkit/provider';
 import { gatewayInFront } from './helpers/gateway-fixture';
 
@@ -164,6 +165,55 @@ describe('clients under the gateway\'s own rate limit (token-bucket-rate-limit, 
     expect(run.stdout).to.include('Rate limited. Waiting 1s...');
     expect(pythonAnswer(run.stdout)).to.equal('You said: Hello');
     expect(suite.provider.exchanges).to.have.length(2);
+  });
+});
+
+describe('clients under an LLM-token limit (llmTokens, usage as estimated)', function () {
+  const OPENAI_KEY = 'openai-token-client-key';
+  const PYTHON_KEY = 'python-token-client-key';
+  /** OpenAI's reset durations, as Go's time.ParseDuration reads them. */
+  const GO_DURATION = /^(?:\d+ms|(?:\d+h)?(?:\d+m)?\d+(?:\.\d+)?s)$/;
+  const suite = gatewayInFront(() => ({
+    steps: [
+      step('detail-error-formatter'),
+      step('key-auth', { keys: [{ id: 'openai', key: OPENAI_KEY }, { id: 'python', key: PYTHON_KEY }] }),
+      // 200 tokens, 100 a second: a request reserving 160 leaves too little for the next one.
+      step('token-bucket-rate-limit', { capacity: 100, refillRate: 100, llmTokens: { capacity: 200, refillRate: 100 } }),
+      proxyStep(),
+    ],
+  }));
+
+  // The provider reports what the gateway estimated: nothing comes back at the settlement.
+  beforeEach(() => { suite.provider.reset(); suite.provider.handler = answerChat(suite.provider, { completionTokens: 10_000 }); });
+
+  it('the openai client waits out the token 429 (retry-after-ms), then succeeds, and reads the x-ratelimit-* headers as OpenAI\'s', async function () {
+    const client = new OpenAI({ baseURL: `${suite.gateway.url}/v1`, apiKey: 'unused', defaultHeaders: { 'X-API-Key': OPENAI_KEY }, maxRetries: 2 });
+    const ask = () => client.chat.completions.create({ model: 'stand-in', max_tokens: 150, messages: [{ role: 'user', content: 'tokens' }] }).withResponse();
+    const first = await ask();
+    expect(first.response.status).to.equal(200);
+    const started = performance.now();
+    const second = await ask();
+    const elapsed = performance.now() - started;
+    expect(second.response.status).to.equal(200);
+    // The second reservation had to wait for tokens: the SDK waited, it did not fail.
+    expect(elapsed).to.be.at.least(500);
+    for (const kind of ['requests', 'tokens']) {
+      expect(Number.isInteger(Number(second.response.headers.get(`x-ratelimit-remaining-${kind}`)))).to.equal(true);
+      expect(second.response.headers.get(`x-ratelimit-limit-${kind}`)).to.match(/^\d+$/);
+      expect(second.response.headers.get(`x-ratelimit-reset-${kind}`)).to.match(GO_DURATION);
+    }
+    expect(second.response.headers.get('x-ratelimit-limit-tokens')).to.equal('200');
+    expect(suite.provider.seen, 'the refused attempts never reached the provider').to.have.length(2);
+  });
+
+  it('the Python example gets its answer after token 429s from the gateway', async function () {
+    const spent = await postChat(suite.gateway.url, { 'X-API-Key': PYTHON_KEY }, JSON.stringify({ max_tokens: 150, messages: [{ role: 'user', content: 'spend' }] }));
+    expect(spent.status).to.equal(200);
+    const run = await runPython([suite.gateway.url, PYTHON_KEY]);
+    expect(run.code, run.stdout + run.stderr).to.equal(0);
+    expect(run.stdout).to.include('Rate limited. Waiting 1s...');
+    expect(run.stdout.trim().split('\n').at(-1)).to.include('"choices"');
+    expect(suite.provider.seen).to.have.length(2);
   });
 });
 
