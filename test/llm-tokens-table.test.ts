@@ -11,7 +11,7 @@ import { startProvider, type StandInProvider } from '../testkit/provider';
 import { startRedis, type RedisServer } from '../testkit/redis';
 import { eventually } from '../testkit/wait';
 import { postChat } from './helpers/http';
-import { RedisClusterTopology } from './helpers/redis-topologies';
+import { RedisClusterTopology } from '../testkit/redis-cluster';
 
 const CAPACITY = 300;
 const WARM_UP_KEY = 'llm-table-warm-up-key-0123456789abcdef';

@@ -212,7 +212,7 @@ describe('token-bucket-rate-limit on Redis: failures', function () {
     const gateway = await gatewayWith({});
     expect((await timed(gateway, KEY)).status).to.equal(200);
     const keys = await redis.command('KEYS', '*') as string[];
-    expect(keys.filter((key) => /^tbrl:\{[A-Za-z0-9_-]+\}/.test(key)), keys.join(', ')).to.have.length(1);
+    expect(keys.filter((key) => /^tbrl:v2:\{[A-Za-z0-9_-]+\}$/.test(key)), keys.join(', ')).to.have.length(1);
     for (const key of keys) {
       expect(key).not.to.include('shared');
       expect(key).not.to.include(KEY.slice(0, 10));

@@ -10,7 +10,7 @@ import { BUCKET_TABLE } from './helpers/bucket-table';
 import { eventually, sleep } from '../testkit/wait';
 import { postChat } from './helpers/http';
 import { runLoad, tallyByIdentity, tokenBucketBound, type Shot } from './helpers/load';
-import { RedisClusterTopology, type ClusterNode } from './helpers/redis-topologies';
+import { RedisClusterTopology, type ClusterNode } from '../testkit/redis-cluster';
 import { StandInProvider } from '../testkit/provider';
 import { bucketKeyName } from '../plugin/stores/redis-store';
 import { createTopologyClient, probeTopology, READINESS_PROBE_KEY } from '../plugin/redis/connect';

@@ -8,7 +8,7 @@ import { proxyStep, startGateway, step, type Gateway } from '../testkit/gateway'
 import { eventually, sleep } from '../testkit/wait';
 import { postChat } from './helpers/http';
 import { runLoad, tallyByIdentity, tokenBucketBound } from './helpers/load';
-import { RedisSentinelTopology } from './helpers/redis-topologies';
+import { RedisSentinelTopology } from './helpers/redis-sentinel';
 import { StandInProvider } from '../testkit/provider';
 import { bucketKeyName } from '../plugin/stores/redis-store';
 
@@ -98,7 +98,8 @@ describe('token-bucket-rate-limit on a Redis Sentinel group', function () {
     await run;
     const promoted = await g.primary();
     expect(promoted.port).not.to.equal(formerPort);
-    const stored = await promoted.command('HGET', bucketKeyName(`default\u0000k:${WITNESS.id}`), 't');
+    // The request bucket's tokens: the first little-endian double of the key's value (token-bucket.lua).
+    const stored = await promoted.command('EVAL', "local v = redis.call('GET', KEYS[1]) if not v then return false end return tostring(struct.unpack('<d', v))", 1, bucketKeyName(`default\u0000k:${WITNESS.id}`));
     const replicated = stored === null ? 0 : Math.round(WITNESS.capacity - Number(stored));
     const witnessAdmitted = witnessShots.filter((s) => s.status === 200).length;
     const forgotten = witnessAdmitted - replicated;

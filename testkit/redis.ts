@@ -143,6 +143,28 @@ export async function startRedis(extraArgs: readonly string[] = []): Promise<Red
 
 export type CommandCalls = Record<string, number>;
 
+/** What a server has spent so far: INFO's CPU and commandstats' calls. Deltas give a run's cost. */
+export interface RedisSpent {
+  /** used_cpu_user + used_cpu_sys, µs. */
+  readonly cpuMicros: number;
+  /** Every command executed, those run inside scripts included. */
+  readonly commands: number;
+  /** Script calls (EVALSHA, EVAL): each one a client's command. */
+  readonly scriptCalls: number;
+}
+
+export async function redisSpent(port: number): Promise<RedisSpent> {
+  const info = parseInfo(await redisCommand(port, 'INFO', 'everything'));
+  const callsOf = (field: string | undefined): number => Number(/calls=(\d+)/.exec(field ?? '')?.[1] ?? 0);
+  let commands = 0;
+  for (const [name, field] of info) if (name.startsWith('cmdstat_') && name !== 'cmdstat_info') commands += callsOf(field);
+  return {
+    cpuMicros: Math.round((Number(info.get('used_cpu_user')) + Number(info.get('used_cpu_sys'))) * 1e6),
+    commands,
+    scriptCalls: callsOf(info.get('cmdstat_evalsha')) + callsOf(info.get('cmdstat_eval')),
+  };
+}
+
 export interface MonitorCount {
   /** Commands clients sent (one round trip each, pipelining aside). */
   readonly fromClients: number;

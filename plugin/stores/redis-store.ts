@@ -1,128 +1,158 @@
 // plugin/stores/redis-store.ts
-// Buckets in Redis, shared by every gateway instance. A decision is one EVALSHA of
-// token-bucket.lua over the client's request bucket and, with LLM-token limits, its token bucket;
-// a settlement one EVALSHA of token-settle.lua (ioredis' defineCommand falls back to EVAL on
-// NOSCRIPT, per node on a Cluster). Both buckets of a client are named `tbrl:{<hash>}` and
-// `tbrl:{<hash>}:t`: the hash tag puts them in one slot, so one script on one primary takes
-// both, and the hash keeps client identities (key ids, IPs) out of Redis key names.
-//
-// Commands asked for in one event-loop turn leave together as one pipeline (one socket write),
-// which never waits for an earlier batch's answer: a decision costs one Redis round trip. ioredis'
-// auto-pipelining, which this replaces, held a batch back while the previous one was in flight
-// (two round trips under concurrency). On a Cluster each command is sent on its own: ioredis does
-// not redirect a pipeline whose commands meet MOVED/ASK only in part (auto-pipelined decisions
-// failed that way during a slot migration, test/redis-cluster.test.ts). The timeout is the
-// store's own, see reply-deadlines.ts.
+// Buckets in Redis, shared by every gateway instance. Every decision (and settlement) asked for in
+// one event-loop turn is decided by one EVALSHA of token-bucket.lua, in order and atomically
+// (ioredis' defineCommand falls back to EVAL on NOSCRIPT, per node on a Cluster): Redis pays one
+// command's overhead per turn instead of one per request, and a batch never waits for an earlier
+// one's answer, so a decision costs one round trip and a lone one is sent at its turn's end. A
+// client's buckets (requests and LLM tokens) share one key, `tbrl:v2:{<hash>}`: the hash keeps
+// client identities (key ids, IPs) out of Redis key names, and `v2` keeps this format apart from
+// the hashes of earlier versions (`tbrl:{<hash>}`), which a rolling upgrade leaves to expire. On
+// a Cluster a batch is split by hash slot (a script's keys must share one) and each part sent as
+// one command, which ioredis redirects on MOVED/ASK; it does not redirect a pipeline whose
+// commands meet MOVED/ASK only in part. The timeout is the store's own, see reply-deadlines.ts.
 
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import calculateSlot from 'cluster-key-slot';
 import { Cluster, type Result } from 'ioredis';
 import { untilFirstReady, type TopologyClient } from '../redis/connect';
 import { RedisReplyTimeoutError, ReplyDeadlines } from './reply-deadlines';
-import { SentBatch, type PendingCommand } from './sent-batch';
+import { SentBatch, type PendingOperation } from './sent-batch';
 import type { BucketCharge, BucketLimits, BucketState, BucketStore, Decision } from './store';
+import { fullInUs, waitUs } from './token-bucket';
 import { TurnBatcher } from './turn-batcher';
-
-/** allowed, retry µs, then per bucket: tokens left, wait µs, full in µs. */
-type TakeReply = [number, number, ...Array<string | number>];
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    tbrlTake(numberOfKeys: number, ...keysAndArgs: string[]): Result<TakeReply, Context>;
-    tbrlSettle(key: string, capacity: string, refillRate: string, amount: string): Result<string, Context>;
+    tbrlBatch(numberOfKeys: number, ...keysAndArgs: string[]): Result<number[], Context>;
   }
 }
 
-const SCRIPTS = {
-  // No fixed number of keys: a decision has one bucket or two.
-  tbrlTake: { lua: fs.readFileSync(path.join(__dirname, 'token-bucket.lua'), 'utf8') },
-  tbrlSettle: { numberOfKeys: 1, lua: fs.readFileSync(path.join(__dirname, 'token-settle.lua'), 'utf8') },
-} as const;
+// No fixed number of keys: a batch has as many as its operations name.
+const SCRIPT = { lua: fs.readFileSync(path.join(__dirname, 'token-bucket.lua'), 'utf8') };
 
-/** The Redis key of a client's request bucket; its token bucket is the same name with `:t`. */
+/** Operations per script call: a long batch would hold Redis (and every other client) that long. */
+const MAX_OPERATIONS_PER_CALL = 128;
+
+/** Key names kept, so a busy client's SHA-256 is computed once, not per request. */
+const KEY_NAMES_KEPT = 10_000;
+const keyNames = new Map<string, string>();
+
+/** The Redis key holding a client's buckets (see token-bucket.lua for the value). */
 export function bucketKeyName(client: string): string {
-  return `tbrl:{${createHash('sha256').update(client).digest('base64url').slice(0, 32)}}`;
-}
-
-function defineCommands(client: TopologyClient): void {
-  for (const [name, definition] of Object.entries(SCRIPTS)) {
-    if (typeof (client as unknown as Record<string, unknown>)[name] !== 'function') client.defineCommand(name, definition);
+  let name = keyNames.get(client);
+  if (name === undefined) {
+    name = `tbrl:v2:{${createHash('sha256').update(client).digest('base64url').slice(0, 32)}}`;
+    // Dropping them all at once bounds the memory without an LRU's bookkeeping per request.
+    if (keyNames.size >= KEY_NAMES_KEPT) keyNames.clear();
+    keyNames.set(client, name);
   }
+  return name;
 }
 
-function stateAt(reply: TakeReply, index: number): BucketState {
-  const base = 2 + index * 3;
-  return { remaining: Number(reply[base]), retryAfterMs: Number(reply[base + 1]) / 1000, fullInMs: Number(reply[base + 2]) / 1000 };
+/** A bucket's state from its tokens × 10^6 in the script's reply (before the take when refused). */
+function stateOf(microTokens: number, charge: BucketCharge, allowed: boolean): BucketState {
+  const bucket = { tokens: microTokens / 1e6, timeUs: 0 };
+  return { remaining: bucket.tokens, retryAfterMs: allowed ? 0 : waitUs(bucket, charge.limits, charge.cost) / 1000, fullInMs: fullInUs(bucket, charge.limits) / 1000 };
 }
 
-function toDecision(reply: TakeReply, withTokens: boolean): Decision {
-  return { allowed: reply[0] === 1, retryAfterMs: reply[1] / 1000, requests: stateAt(reply, 0), tokens: withTokens ? stateAt(reply, 1) : undefined };
+const limitArgs = (limits: BucketLimits, amount: number): string[] => [String(limits.capacity), String(limits.refillRate), String(amount)];
+
+/** The operations of `batch` in script calls of at most MAX_OPERATIONS_PER_CALL, by slot on a Cluster. */
+function callsOf(batch: readonly PendingOperation[], bySlot: boolean): PendingOperation[][] {
+  const open = new Map<number, PendingOperation[]>();
+  const calls: PendingOperation[][] = [];
+  for (const operation of batch) {
+    const slot = bySlot ? calculateSlot(operation.key) : 0;
+    let call = open.get(slot);
+    if (call === undefined || call.length === MAX_OPERATIONS_PER_CALL) {
+      call = [];
+      open.set(slot, call);
+      calls.push(call);
+    }
+    call.push(operation);
+  }
+  return calls;
 }
 
-const chargeArgs = (charge: BucketCharge): string[] => [String(charge.limits.capacity), String(charge.limits.refillRate), String(charge.cost)];
+/** KEYS (one per operation), then every operation's ARGV. */
+function scriptArgs(operations: readonly PendingOperation[]): string[] {
+  const args: string[] = operations.map((operation) => operation.key);
+  for (const operation of operations) args.push(...operation.args);
+  return args;
+}
 
 export class RedisStore implements BucketStore {
   readonly kind = 'redis';
   private readonly deadlines: ReplyDeadlines;
-  private readonly send: (command: PendingCommand) => void;
+  private readonly batcher: TurnBatcher<PendingOperation>;
+  private readonly cluster: boolean;
 
   /**
-   * `timeoutMs`: how long a command waits for Redis' answer once written, and, before the
+   * `timeoutMs`: how long an operation waits for Redis' answer once written, and, before the
    * client's very first connection, how long it may wait for that connection.
    */
   constructor(private readonly client: TopologyClient, private readonly timeoutMs: number) {
-    defineCommands(client);
+    if (typeof (client as unknown as Record<string, unknown>)['tbrlBatch'] !== 'function') client.defineCommand('tbrlBatch', SCRIPT);
     this.deadlines = new ReplyDeadlines(timeoutMs);
-    if (client instanceof Cluster) {
-      this.send = (command) => this.write([command]);
-    } else {
-      const batcher = new TurnBatcher<PendingCommand>((commands) => this.write(commands));
-      this.send = (command) => batcher.add(command);
-    }
+    this.cluster = client instanceof Cluster;
+    this.batcher = new TurnBatcher<PendingOperation>((batch) => this.write(batch));
   }
 
   take(client: string, requests: BucketCharge, tokens?: BucketCharge): Promise<Decision> {
-    const key = bucketKeyName(client);
-    const args = tokens === undefined
-      ? ['1', key, ...chargeArgs(requests)]
-      : ['2', key, `${key}:t`, ...chargeArgs(requests), ...chargeArgs(tokens)];
-    return this.call<TakeReply>('tbrlTake', args).then((reply) => toDecision(reply, tokens !== undefined));
+    if (tokens === undefined) {
+      return this.operate(bucketKeyName(client), ['r', ...limitArgs(requests.limits, requests.cost)], 2).then((reply) => {
+        const allowed = reply[0] === 1;
+        const state = stateOf(reply[1] as number, requests, allowed);
+        return { allowed, retryAfterMs: state.retryAfterMs, requests: state, tokens: undefined };
+      });
+    }
+    return this.operate(bucketKeyName(client), ['b', ...limitArgs(requests.limits, requests.cost), ...limitArgs(tokens.limits, tokens.cost)], 3).then((reply) => {
+      const allowed = reply[0] === 1;
+      const requestState = stateOf(reply[1] as number, requests, allowed);
+      const tokenState = stateOf(reply[2] as number, tokens, allowed);
+      return { allowed, retryAfterMs: Math.max(requestState.retryAfterMs, tokenState.retryAfterMs), requests: requestState, tokens: tokenState };
+    });
   }
 
   settle(client: string, limits: BucketLimits, amount: number): Promise<void> {
-    const args = [`${bucketKeyName(client)}:t`, String(limits.capacity), String(limits.refillRate), String(amount)];
-    return this.call<string>('tbrlSettle', args).then(() => undefined);
+    return this.operate(bucketKeyName(client), ['s', ...limitArgs(limits, amount)], 0).then(() => undefined);
   }
 
-  private call<T>(command: PendingCommand['command'], args: string[]): Promise<T> {
-    const sendNow = (): Promise<T> => new Promise<T>((resolve, reject) => {
-      this.send({ command, args, resolve: resolve as (reply: unknown) => void, reject });
-    });
+  private operate(key: string, args: string[], replyLength: number): Promise<number[]> {
+    const queue = (): Promise<number[]> => new Promise((resolve, reject) => this.batcher.add({ key, args, replyLength, resolve, reject }));
     const connecting = untilFirstReady(this.client, this.timeoutMs);
-    return connecting === undefined ? sendNow() : connecting.then(sendNow);
+    return connecting === undefined ? queue() : connecting.then(queue);
   }
 
-  /** One socket write for `commands` (a single command, or a pipeline), and its deadline. */
-  private write(commands: readonly PendingCommand[]): void {
-    const sent = new SentBatch(commands);
-    const [first] = commands;
+  /** One socket write for the turn's batch (a pipeline when it takes several calls), and its deadlines. */
+  private write(batch: readonly PendingOperation[]): void {
+    const calls = callsOf(batch, this.cluster);
     try {
-      if (commands.length === 1 && first !== undefined) {
-        const [head, ...rest] = first.args;
-        (this.client[first.command] as (...args: unknown[]) => Promise<unknown>)(head, ...rest)
-          .then((reply) => sent.answer([[null, reply]]), (error: unknown) => sent.fail(error));
-      } else {
-        const pipeline = this.client.pipeline() as unknown as Record<string, (...args: unknown[]) => unknown> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
-        for (const command of commands) pipeline[command.command]?.(...command.args);
-        pipeline.exec().then((replies) => sent.answer(replies), (error: unknown) => sent.fail(error));
+      if (calls.length === 1 || this.cluster) {
+        for (const operations of calls) {
+          const sent = new SentBatch(operations);
+          this.client.tbrlBatch(operations.length, ...scriptArgs(operations)).then((replies) => sent.answer(replies), (error: unknown) => sent.fail(error));
+          this.deadlines.track(sent);
+        }
+        return;
       }
+      const pipeline = this.client.pipeline();
+      const sent = calls.map((operations) => {
+        pipeline.tbrlBatch(operations.length, ...scriptArgs(operations));
+        return new SentBatch(operations);
+      });
+      pipeline.exec().then((results) => sent.forEach((batchOf, i) => {
+        const [error, replies] = results?.[i] ?? [new Error('Redis gave no reply for a pipelined call'), undefined];
+        if (error) batchOf.fail(error);
+        else batchOf.answer(replies as number[]);
+      }), (error: unknown) => sent.forEach((batchOf) => batchOf.fail(error)));
+      for (const batchOf of sent) this.deadlines.track(batchOf);
     } catch (error: unknown) {
       // This runs from setImmediate: a throw here would end the process, not one request.
-      sent.fail(error);
-      return;
+      for (const operation of batch) operation.reject(error);
     }
-    this.deadlines.track(sent);
   }
 }
 

@@ -1,37 +1,42 @@
 // plugin/stores/sent-batch.ts
-// Redis commands written in one go (one pipeline, or a single command): answered together, each
-// with its own reply, or failed together when Redis stays silent past the deadline.
+// Store operations written to Redis in one go: answered together, each with its own reply, or
+// failed together when Redis stays silent past the deadline or the call fails.
 
 import type { AwaitingReply, RedisReplyTimeoutError } from './reply-deadlines';
 
-/** One script call waiting to be sent, with its arguments. */
-export interface PendingCommand {
-  readonly command: 'tbrlTake' | 'tbrlSettle';
+/** One take or settle waiting to be sent: its key, its arguments, where its reply goes. */
+export interface PendingOperation {
+  readonly key: string;
+  /** The kind (`r`, `b` or `s`), then the limits (token-bucket.lua). */
   readonly args: readonly string[];
-  readonly resolve: (reply: unknown) => void;
+  /** How many integers of the script's flat reply are this operation's. */
+  readonly replyLength: number;
+  readonly resolve: (reply: number[]) => void;
   readonly reject: (error: unknown) => void;
 }
 
 export class SentBatch implements AwaitingReply {
   answered = false;
 
-  constructor(private readonly commands: readonly PendingCommand[]) {}
+  constructor(private readonly operations: readonly PendingOperation[]) {}
 
-  /** `replies[i]` answers `commands[i]`, as ioredis' pipeline results ([error, reply]). */
-  answer(replies: ReadonlyArray<[Error | null, unknown]> | null): void {
+  /** `replies` is the script's flat reply: each operation's integers in turn. */
+  answer(replies: readonly number[]): void {
     if (this.answered) return;
     this.answered = true;
-    this.commands.forEach((command, i) => {
-      const [error, reply] = replies?.[i] ?? [new Error('Redis gave no reply for a pipelined command'), undefined];
-      if (error) command.reject(error);
-      else command.resolve(reply);
-    });
+    let at = 0;
+    for (const operation of this.operations) {
+      const end = at + operation.replyLength;
+      if (end <= replies.length) operation.resolve(replies.slice(at, end));
+      else operation.reject(new Error('Redis gave no reply for a batched operation'));
+      at = end;
+    }
   }
 
   fail(error: unknown): void {
     if (this.answered) return;
     this.answered = true;
-    for (const command of this.commands) command.reject(error);
+    for (const operation of this.operations) operation.reject(error);
   }
 
   expire(error: RedisReplyTimeoutError): void {

@@ -3,6 +3,12 @@
 // when LLM tokens are limited, its token bucket together (both are taken or neither), and the
 // settlement that gives a token reservation back, or charges beyond it, once the usage is known.
 
+/**
+ * The largest capacity a bucket may have: the Redis script answers tokens × 10^6 as a 64-bit
+ * integer, exact up to 2^53 in JavaScript, so 10^12 tokens keep a millionth of a token.
+ */
+export const MAX_BUCKET_CAPACITY = 1e12;
+
 export interface BucketLimits {
   readonly capacity: number;
   /** Tokens added per second. */

@@ -1,65 +1,118 @@
 -- plugin/stores/token-bucket.lua
--- One rate-limit decision, atomically: the mirror of MemoryStore.take (token-bucket.ts).
+-- A batch of rate-limit operations, atomically and in order, in one script call: the mirror of
+-- MemoryStore.take and MemoryStore.settle (token-bucket.ts). One call for every decision and
+-- settlement of an event-loop turn costs Redis one command's overhead instead of one per request.
 --
--- KEYS[1]  the client's request bucket: a hash {t = tokens, s = seconds, u = microseconds of its last update}
--- KEYS[2]  (optional) the same client's LLM-token bucket, in the same hash slot (same hash tag)
--- ARGV[1]  request bucket: capacity      ARGV[4]  token bucket: capacity
--- ARGV[2]  request bucket: refill rate   ARGV[5]  token bucket: refill rate (tokens per second)
--- ARGV[3]  request bucket: cost          ARGV[6]  token bucket: this request's reservation
+-- KEYS     one per operation: the client's buckets, a string of four little-endian doubles
+--          (request tokens, µs of their last update, LLM tokens, µs of theirs; a bucket never used
+--          holds +inf tokens, i.e. full), then any refunds not yet applied, one double each. One
+--          key per client makes a decision one GET and one SET however many buckets it takes;
+--          binary doubles are exact (a 16-digit µs timestamp passed through tostring() keeps 14
+--          digits and would admit one request too many) and cost Redis less than text or hashes.
+-- ARGV     per operation, a kind and its limits:
+--   'r' request bucket only:  capacity, refill rate (per second), cost
+--   'b' both buckets:         request capacity, rate, cost, then token capacity, rate, reservation
+--   's' settle token bucket:  capacity, rate, amount (the reservation less the usage; may be < 0)
 --
--- The request is admitted only if every bucket holds its cost; then all are taken, else none
--- (a refusal writes nothing: no debt). The only clock is Redis TIME, so gateways with skewed
--- clocks share one timeline. Seconds and microseconds are stored apart and written with %d: a
--- 16-digit microsecond timestamp passed through tostring() keeps 14 digits and would let a bucket
--- admit one request too many. A token bucket may be below zero (a debt left by usage beyond its
--- reservation). A key expires once its bucket would be full again, since a missing bucket reads
--- as a full one.
--- Returns {allowed (0/1), retry after (µs), then per bucket: tokens left (string), wait (µs), full in (µs)}.
+-- A take is admitted only if every bucket holds its cost; then all are taken, else none (a
+-- refusal writes nothing). A settle adds its amount after the refill, capped at capacity; below
+-- zero is a debt later takes wait out. A refund (amount >= 0) is only appended: added to the
+-- stored tokens at the next read, capped there, it gives exactly what adding it now and capping
+-- would (a cap is idempotent and refill only grows), at the cost of one APPEND. A debt cannot
+-- wait: capping first, then subtracting, is not the same as subtracting from an overfull bucket,
+-- so it is applied at once. The only clock is Redis TIME, read once per call, so gateways with
+-- skewed clocks share one timeline. A key expires once its buckets would be full again, since a
+-- missing bucket reads as a full one; a bucket whose limits an operation does not carry keeps
+-- the key's remaining time to live.
+-- Returns one flat array of integers: per take, allowed (0/1) and per bucket its tokens × 10^6
+-- (floor): after the take when admitted, before it when refused; per settle, nothing.
 
 local now = redis.call('TIME')
-local nowS = tonumber(now[1])
-local nowU = tonumber(now[2])
+local nowUs = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local FULL = math.huge
+local min, max, floor, ceil = math.min, math.max, math.floor, math.ceil
+local unpack, pack = struct.unpack, struct.pack
+local replies = {}
+local r = 0
 
-local function refilled(key, capacity, rate)
-  local stored = redis.call('HMGET', key, 't', 's', 'u')
-  if not stored[1] then return capacity, nowS, nowU end
-  local tokens = math.min(tonumber(stored[1]), capacity)
-  local timeS = tonumber(stored[2])
-  local timeU = tonumber(stored[3])
-  local elapsedUs = (nowS - timeS) * 1000000 + (nowU - timeU)
-  -- A primary promoted with a clock behind the old one must not move buckets back in time.
-  if elapsedUs > 0 then return math.min(capacity, tokens + elapsedUs * rate / 1000000), nowS, nowU end
-  return tokens, timeS, timeU
+-- The key's four doubles with its pending refunds added to the token bucket.
+local function read(key)
+  local stored = redis.call('GET', key)
+  if not stored or #stored < 32 then return FULL, nowUs, FULL, nowUs, false end
+  local rt, ru, tt, tu = unpack('<dddd', stored)
+  for at = 33, #stored, 8 do tt = tt + unpack('<d', stored, at) end
+  return rt, ru, tt, tu, true
 end
 
-local buckets = {}
-local allowed = 1
-local retryUs = 0
-for i = 1, #KEYS do
-  local capacity = tonumber(ARGV[i * 3 - 2])
-  local rate = tonumber(ARGV[i * 3 - 1])
-  local cost = tonumber(ARGV[i * 3])
-  local tokens, timeS, timeU = refilled(KEYS[i], capacity, rate)
-  local waitUs = 0
-  if cost > tokens then
-    waitUs = math.ceil((cost - tokens) * 1000000 / rate)
-    allowed = 0
-    retryUs = math.max(retryUs, waitUs)
+-- A primary promoted with a clock behind the old one must not move buckets back in time.
+local function refill(tokens, atUs, capacity, rate)
+  tokens = min(tokens, capacity)
+  if nowUs > atUs then return min(capacity, tokens + (nowUs - atUs) * rate / 1000000), nowUs end
+  return tokens, atUs
+end
+
+local function msUntilFull(tokens, capacity, rate)
+  return ceil((capacity - tokens) * 1000 / rate) + 1
+end
+
+local function take(key, a, both)
+  local rt, ru, tt, tu, existed = read(key)
+  local cap, rate, cost = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  rt, ru = refill(rt, ru, cap, rate)
+  local allowed = cost <= rt
+  local tcap, trate, tcost
+  if both then
+    tcap, trate, tcost = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
+    tt, tu = refill(tt, tu, tcap, trate)
+    allowed = allowed and tcost <= tt
   end
-  buckets[i] = { capacity = capacity, rate = rate, cost = cost, tokens = tokens, s = timeS, u = timeU, waitUs = waitUs }
+  if allowed then
+    rt = rt - cost
+    local ms = msUntilFull(rt, cap, rate)
+    if both then
+      tt = tt - tcost
+      ms = max(ms, msUntilFull(tt, tcap, trate))
+    elseif existed and tt < FULL then
+      ms = max(ms, redis.call('PTTL', key))
+    end
+    redis.call('SET', key, pack('<dddd', rt, ru, tt, tu), 'PX', ms)
+  end
+  replies[r + 1] = allowed and 1 or 0
+  replies[r + 2] = floor(rt * 1000000)
+  r = r + 2
+  if both then
+    r = r + 1
+    replies[r] = floor(tt * 1000000)
+  end
 end
 
-local reply = { allowed, retryUs }
-for i = 1, #KEYS do
-  local b = buckets[i]
-  if allowed == 1 then b.tokens = b.tokens - b.cost end
-  local fullUs = math.ceil((b.capacity - b.tokens) * 1000000 / b.rate)
-  if allowed == 1 then
-    redis.call('HSET', KEYS[i], 't', string.format('%.17g', b.tokens), 's', string.format('%d', b.s), 'u', string.format('%d', b.u))
-    redis.call('PEXPIRE', KEYS[i], math.ceil(fullUs / 1000) + 1)
+local function settle(key, a)
+  local amount = tonumber(ARGV[a + 2])
+  if amount >= 0 then
+    -- A key that had expired holds a full bucket: the refund has nothing to add to.
+    if redis.call('APPEND', key, pack('<d', amount)) < 32 then redis.call('DEL', key) end
+    return
   end
-  reply[#reply + 1] = string.format('%.17g', b.tokens)
-  reply[#reply + 1] = b.waitUs
-  reply[#reply + 1] = fullUs
+  local rt, ru, tt, tu, existed = read(key)
+  local capacity, rate = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  tt, tu = refill(tt, tu, capacity, rate)
+  tt = tt + amount
+  local ms = msUntilFull(tt, capacity, rate)
+  if existed then ms = max(ms, redis.call('PTTL', key)) end
+  redis.call('SET', key, pack('<dddd', rt, ru, tt, tu), 'PX', ms)
 end
-return reply
+
+local a = 1
+for k = 1, #KEYS do
+  local kind = ARGV[a]
+  if kind == 'r' then
+    take(KEYS[k], a + 1, false)
+  elseif kind == 'b' then
+    take(KEYS[k], a + 1, true)
+    a = a + 3
+  else
+    settle(KEYS[k], a + 1)
+  end
+  a = a + 4
+end
+return replies

@@ -1,6 +1,6 @@
 // plugin/stores/token-bucket.ts
 // The token-bucket arithmetic, used by the memory store and mirrored line for line by
-// token-bucket.lua and token-settle.lua, so both stores give the same answers. Time is in integer
+// token-bucket.lua, so both stores give the same answers. Time is in integer
 // microseconds.
 
 import type { BucketLimits } from './store';

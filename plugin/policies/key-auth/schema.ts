@@ -5,18 +5,20 @@
 import { DEFAULTS } from './options';
 import { EG_STEP_PARAMS } from '../../eg/policy-registry';
 import { onlyDeclared } from '../closed-params';
+import { MAX_BUCKET_CAPACITY } from '../../stores/store';
 
 const SHA256_PATTERN = '^[0-9a-fA-F]{64}$';
 
 const positive = (description: string) => ({ type: 'number', exclusiveMinimum: 0, description });
+const capacity = (description: string) => ({ ...positive(description), maximum: MAX_BUCKET_CAPACITY });
 
 const tokenPlanProperties = {
-  capacity: positive('LLM tokens the key may spend at once'),
+  capacity: capacity('LLM tokens the key may spend at once'),
   refillRate: positive('LLM tokens added back per second'),
 } as const;
 
 const planProperties = {
-  capacity: positive('Bucket size (tokens)'),
+  capacity: capacity('Bucket size (tokens)'),
   refillRate: positive('Tokens added per second'),
   llmTokens: {
     type: 'object',

@@ -5,18 +5,20 @@
 import { DEFAULTS, LLM_TOKEN_DEFAULTS } from './options';
 import { EG_STEP_PARAMS } from '../../eg/policy-registry';
 import { onlyDeclared } from '../closed-params';
+import { MAX_BUCKET_CAPACITY } from '../../stores/store';
 
 const positive = (description: string) => ({ type: 'number', exclusiveMinimum: 0, description });
+const capacity = (description: string) => ({ ...positive(description), maximum: MAX_BUCKET_CAPACITY });
 
 const llmTokenProperties = {
-  capacity: positive('LLM tokens a client may spend at once'),
+  capacity: capacity('LLM tokens a client may spend at once'),
   refillRate: positive('LLM tokens added back per second'),
   count: { type: 'string', enum: ['total', 'input', 'output'], default: LLM_TOKEN_DEFAULTS.count, description: 'Which usage is charged' },
   defaultMaxTokens: { type: 'integer', minimum: 1, default: LLM_TOKEN_DEFAULTS.defaultMaxTokens, description: 'Output estimate when a request names no max_tokens' },
 } as const;
 
 const properties = {
-  capacity: { type: 'integer', minimum: 1, description: 'Bucket size: the burst a client may send at once' },
+  capacity: { type: 'integer', minimum: 1, maximum: MAX_BUCKET_CAPACITY, description: 'Bucket size: the burst a client may send at once' },
   refillRate: { type: 'number', exclusiveMinimum: 0, description: 'Tokens added back per second (may be fractional)' },
   rateLimitBy: { type: 'string', enum: ['key-or-ip', 'key', 'ip'], default: DEFAULTS.rateLimitBy, description: 'Whose bucket: key id, else client IP; or only key; or only IP' },
   cost: { type: 'number', exclusiveMinimum: 0, default: DEFAULTS.cost, description: 'Tokens one request takes' },

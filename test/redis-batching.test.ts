@@ -1,0 +1,101 @@
+// test/redis-batching.test.ts
+// The Redis store batches: every decision and settlement asked for in one event-loop turn is one
+// script call (MONITOR counts what reaches a real redis-server), each with its own answer, in
+// the order asked; a turn's lone decision goes out at once; refunds kept as pending appends read
+// back exactly as if applied at once.
+
+import { expect } from 'chai';
+import { once } from 'node:events';
+import Redis from 'ioredis';
+import { RedisStore } from '../plugin/stores/redis-store';
+import type { Decision } from '../plugin/stores/store';
+import { monitor, startRedis, type RedisServer } from '../testkit/redis';
+import { sleep } from '../testkit/wait';
+
+const REQUESTS = { limits: { capacity: 10, refillRate: 0.001 }, cost: 1 };
+const TOKENS = { limits: { capacity: 1000, refillRate: 0.001 }, cost: 400 };
+
+describe('Redis store: one script call per event-loop turn', function () {
+  this.timeout(30_000);
+  let redis: RedisServer;
+  let client: Redis;
+  let store: RedisStore;
+
+  before(async function () {
+    redis = await startRedis();
+    client = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    await once(client, 'ready');
+    store = new RedisStore(client, 100);
+  });
+
+  after(async function () {
+    client?.disconnect();
+    await redis?.stop();
+  });
+
+  beforeEach(async function () {
+    await redis.command('FLUSHALL');
+  });
+
+  /** Script calls that reached Redis while `work` ran. */
+  async function scriptCallsDuring(work: () => Promise<unknown>): Promise<number> {
+    const watch = await monitor(redis.port);
+    await sleep(50);
+    try {
+      await work();
+      await sleep(100);
+    } finally {
+      watch.stop();
+    }
+    return (watch.byCommand['evalsha'] ?? 0) + (watch.byCommand['eval'] ?? 0);
+  }
+
+  it('decides 40 takes of one turn in one call, in the order asked, each with its own answer', async function () {
+    let decisions: Decision[] = [];
+    const calls = await scriptCallsDuring(async () => {
+      decisions = await Promise.all(Array.from({ length: 40 }, () => store.take('one-client', REQUESTS)));
+    });
+    expect(calls).to.equal(1);
+    expect(decisions.map((d) => d.allowed)).to.deep.equal([...Array(10).fill(true), ...Array(30).fill(false)]);
+    expect(decisions.slice(0, 10).map((d) => Math.round(d.requests.remaining))).to.deep.equal([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+  });
+
+  it('sends a lone decision in its own turn, and the next turn\'s in a call of their own', async function () {
+    const calls = await scriptCallsDuring(async () => {
+      expect((await store.take('lone', REQUESTS)).allowed).to.equal(true);
+      await Promise.all([store.take('a', REQUESTS), store.take('b', REQUESTS)]);
+    });
+    expect(calls).to.equal(2);
+  });
+
+  it('answers 300 decisions of one turn on 300 keys, in calls of at most 128 written together', async function () {
+    let allowed = 0;
+    const calls = await scriptCallsDuring(async () => {
+      const decisions = await Promise.all(Array.from({ length: 300 }, (_, i) => store.take(`client-${i}`, REQUESTS)));
+      allowed = decisions.filter((d) => d.allowed && Math.round(d.requests.remaining) === 9).length;
+    });
+    expect(allowed).to.equal(300);
+    expect(calls).to.equal(3);
+  });
+
+  it('puts settlements in the same call as the decisions of their turn, and reads pending refunds back exactly', async function () {
+    expect((await store.take('llm', REQUESTS, TOKENS)).tokens?.remaining).to.be.closeTo(600, 0.01);
+    const calls = await scriptCallsDuring(async () => {
+      await Promise.all([store.settle('llm', TOKENS.limits, 150), store.settle('llm', TOKENS.limits, 50), store.take('other', REQUESTS)]);
+    });
+    expect(calls).to.equal(1);
+    // 600 + 150 + 50 = 800: the next take of 400 leaves 400.
+    expect((await store.take('llm', REQUESTS, TOKENS)).tokens?.remaining).to.be.closeTo(400, 0.01);
+    // A refund cannot lift a bucket above its capacity, and a debt counts in full.
+    await store.settle('llm', TOKENS.limits, 5000);
+    await store.settle('llm', TOKENS.limits, -1200);
+    const decision = await store.take('llm', REQUESTS, TOKENS);
+    expect(decision.allowed).to.equal(false);
+    expect(decision.tokens?.remaining).to.be.closeTo(-200, 0.01);
+  });
+
+  it('forgets a refund to a bucket that had expired (a missing bucket is a full one)', async function () {
+    await store.settle('gone', TOKENS.limits, 100);
+    expect(await redis.command('KEYS', '*')).to.deep.equal([]);
+  });
+});
