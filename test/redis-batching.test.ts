@@ -45,7 +45,7 @@ describe('Redis store: one script call per event-loop turn', function () {
       await work();
       await sleep(100);
     } finally {
-      watch.stop();
+      await watch.stop();
     }
     return (watch.byCommand['evalsha'] ?? 0) + (watch.byCommand['eval'] ?? 0);
   }

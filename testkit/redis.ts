@@ -172,7 +172,29 @@ export interface MonitorCount {
   readonly fromScripts: number;
   /** Client commands by name. */
   readonly byCommand: CommandCalls;
-  stop(): void;
+  /** Resolves once the MONITOR connection is closed (a closing one can still get feed lines). */
+  stop(): Promise<void>;
+}
+
+/**
+ * A connection in MONITOR mode. A command another client sends just as MONITOR is answered (a
+ * gateway's ioredis sends INFO as it connects) can reach ioredis before it has switched modes, and
+ * it rejects with "Command queue state error": then it is asked again.
+ */
+async function monitoringClient(port: number, attempts = 3): Promise<Redis> {
+  const watcher = new Redis({ host: HOST, port, monitor: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      watcher.once('monitoring', () => resolve());
+      watcher.once('error', reject);
+      watcher.once('end', () => reject(new Error(`MONITOR on ${port}: connection closed`)));
+    });
+    return watcher;
+  } catch (error: unknown) {
+    watcher.disconnect();
+    if (attempts <= 1) throw error;
+    return monitoringClient(port, attempts - 1);
+  }
 }
 
 /**
@@ -181,15 +203,12 @@ export interface MonitorCount {
  * themselves are left out.
  */
 export async function monitor(port: number): Promise<MonitorCount> {
-  const client = oneShotClient(port);
-  await client.connect();
-  let watcher: Redis;
-  try {
-    watcher = await client.monitor();
-  } finally {
-    client.disconnect();
-  }
-  const count = { fromClients: 0, fromScripts: 0, byCommand: {} as CommandCalls, stop: () => { watcher.disconnect(); } };
+  const watcher = await monitoringClient(port);
+  // A feed line that reaches a connection ioredis is closing is reported as an error: the count
+  // is over by then.
+  watcher.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => watcher.once('end', () => resolve()));
+  const count = { fromClients: 0, fromScripts: 0, byCommand: {} as CommandCalls, stop: async () => { watcher.disconnect(); await closed; } };
   watcher.on('monitor', (_time: string, args: string[], source: string) => {
     const command = (args[0] ?? '').toLowerCase();
     if (source === 'lua') { count.fromScripts += 1; return; }

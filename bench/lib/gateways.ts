@@ -74,6 +74,8 @@ export interface OursOptions {
   readonly redisUrl: string | null;
   readonly profileFile?: string;
   readonly env?: Record<string, string>;
+  /** LLM-token limits on (nothing refused): every request reserves, then settles on the usage. */
+  readonly llmTokens?: boolean;
 }
 
 /** Our full pipeline: detail-error-formatter, key-auth, token-bucket-rate-limit (nothing refused), proxy. */
@@ -88,7 +90,10 @@ export async function startOurs(providerUrl: string, options: OursOptions): Prom
     steps: [
       step('detail-error-formatter'),
       step('key-auth', { keys: [{ id: 'bench', key: BENCH_API_KEY }] }),
-      step('token-bucket-rate-limit', { capacity: 1_000_000_000, refillRate: 1_000_000_000 }),
+      step('token-bucket-rate-limit', {
+        capacity: 1_000_000_000, refillRate: 1_000_000_000,
+        ...(options.llmTokens ? { llmTokens: { capacity: 1_000_000_000_000, refillRate: 1_000_000_000_000 } } : {}),
+      }),
       proxyStep(),
     ],
     pluginSettings: { redis: options.redisUrl ?? '' },
