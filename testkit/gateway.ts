@@ -88,6 +88,7 @@ const SCRUBBED_ENV = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS', 'RE
 
 export class Gateway {
   private output = '';
+  private stdoutOnly = '';
   private exitCode: number | null | undefined;
   private readonly exited: Promise<number | null>;
 
@@ -97,14 +98,21 @@ export class Gateway {
     readonly opsPort: number,
     readonly configDir: string,
   ) {
-    child.stdout?.on('data', (chunk: Buffer) => { this.output += chunk.toString('utf8'); });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      this.output += text;
+      this.stdoutOnly += text;
+    });
     child.stderr?.on('data', (chunk: Buffer) => { this.output += chunk.toString('utf8'); });
     this.exited = new Promise((resolve) => child.on('exit', (code) => { this.exitCode = code; resolve(code); }));
   }
 
   get url(): string { return `http://127.0.0.1:${this.port}`; }
   get opsUrl(): string { return `http://127.0.0.1:${this.opsPort}`; }
+  /** stdout and stderr, interleaved as they arrived. */
   get logs(): string { return this.output; }
+  /** What the process wrote to stdout alone (the log stream a shipper reads). */
+  get stdout(): string { return this.stdoutOnly; }
   get hasExited(): boolean { return this.exitCode !== undefined; }
 
   waitForExit(): Promise<number | null> { return this.exited; }
