@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { format } from 'node:util';
 import type { Logger as PinoLogger } from 'pino';
 import { logger } from '../logger';
+import { withoutSourceExcerpt } from './reload-hooks';
 
 const EG_LOGGER_MODULE = 'express-gateway/lib/logger';
 /** The loggers EG's modules take from lib/logger.js, by their key there. */
@@ -42,7 +43,7 @@ const isWinstonLogger = (value: unknown): value is WinstonLogger =>
 function messageOf(info: WinstonInfo): string {
   const splat = Array.isArray(info[SPLAT]) ? (info[SPLAT] as unknown[]) : [];
   const text = typeof info.message === 'string' && /%[sdifjoO%]/.test(info.message) ? format(info.message, ...splat) : String(info.message ?? '');
-  return text.replace(ANSI_ESCAPE, '');
+  return withoutSourceExcerpt(text.replace(ANSI_ESCAPE, ''));
 }
 
 /** A winston transport (an object-mode stream with `log(info, next)`) writing to `target`. */
