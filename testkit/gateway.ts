@@ -79,6 +79,8 @@ export interface StartOptions {
   /** Resolve once the process exited instead of once it serves (start-up failure tests). */
   expectExit?: boolean;
   readyTimeoutMs?: number;
+  /** The ops listener's port, when something must know it before the gateway starts (a free one by default). */
+  opsPort?: number;
   /** Runs the gateway under `ulimit -n <fdLimit>`, as a host with that limit would. */
   fdLimit?: number;
 }
@@ -140,7 +142,9 @@ export class Gateway {
 }
 
 export async function startGateway(options: StartOptions): Promise<Gateway> {
-  const [port, opsPort] = await freePorts(2) as [number, number];
+  const free = await freePorts(3);
+  const opsPort = options.opsPort ?? (free[0] as number);
+  const port = free.find((candidate) => candidate !== opsPort) as number;
   const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-gateway-test-'));
   const gatewayConfig = options.gatewayConfig
     ? options.gatewayConfig({ port, opsPort })
