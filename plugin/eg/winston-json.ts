@@ -9,17 +9,13 @@
 import { Writable } from 'node:stream';
 import { format } from 'node:util';
 import type { Logger as PinoLogger } from 'pino';
-import { logger } from '../logger';
+import { logger, pinoLevelOf } from '../logger';
 import { withoutSourceExcerpt } from './reload-hooks';
 
 const EG_LOGGER_MODULE = 'express-gateway/lib/logger';
 /** The loggers EG's modules take from lib/logger.js, by their key there. */
 const EG_LOGGER_NAMES = ['gateway', 'policy', 'config', 'db', 'admin', 'plugins'] as const;
 
-/** winston's npm levels on pino's (winston has no fatal, pino no http/verbose/silly). */
-const WINSTON_TO_PINO: Readonly<Record<string, 'error' | 'warn' | 'info' | 'debug' | 'trace'>> = {
-  error: 'error', warn: 'warn', info: 'info', http: 'info', verbose: 'debug', debug: 'debug', silly: 'trace',
-};
 /** winston keeps printf-style arguments under this symbol (triple-beam's SPLAT). */
 const SPLAT = Symbol.for('splat');
 /** EG colours names in its messages with chalk when stdout is a terminal. */
@@ -53,7 +49,7 @@ class PinoTransport extends Writable {
   }
 
   log(info: WinstonInfo, next: () => void): void {
-    const level = WINSTON_TO_PINO[String(info.level)] ?? 'info';
+    const level = pinoLevelOf(String(info.level)) ?? 'info';
     if (this.target.isLevelEnabled(level)) {
       const stack = typeof info.stack === 'string' ? { stack: info.stack.replace(ANSI_ESCAPE, '') } : {};
       this.target[level](stack, messageOf(info));
