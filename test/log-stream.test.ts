@@ -18,6 +18,7 @@ const PROVIDER_KEY = `prov-secret-${newKey()}`;
 /** The key reaches the config through the environment, as an operator's would: EG substitutes it into the text it parses. */
 const KEY_ENV = 'LOG_TEST_CLIENT_KEY';
 const ANSI = /\u001b\[/;
+const CORE_LOG_MESSAGE = 'the core log policy saw a request';
 const PINO_INFO = 30;
 const PINO_WARN = 40;
 
@@ -27,7 +28,8 @@ function gatewayConfig(ports: GatewayPorts, providerUrl: string): Record<string,
   return buildGatewayConfig({
     port: ports.port,
     providerUrl,
-    steps: [step('detail-error-formatter'), step('key-auth', { keys: [{ id: 'log-test', key: `\${${KEY_ENV}}` }] }), proxyStep()],
+    // EG's core `log` policy makes its winston logger after start-up: it must write JSON too.
+    steps: [step('detail-error-formatter'), step('key-auth', { keys: [{ id: 'log-test', key: `\${${KEY_ENV}}` }] }), step('log', { message: CORE_LOG_MESSAGE }), proxyStep()],
   });
 }
 
@@ -100,6 +102,7 @@ describe('one log stream: JSON lines from our logger and EG\'s, governed by LOG_
     expect(eg.some((line) => line.eg === 'config' && line.level === 50 && line.msg.startsWith('failed to (re)load gateway config: YAMLException')), 'EG\'s line on the broken YAML').to.equal(true);
     expect(lines.some((line) => line.msg.startsWith('config reload rejected')), 'our line on it').to.equal(true);
     expect(eg.some((line) => line.msg.startsWith('registering policy')), 'EG\'s debug lines (coloured by chalk at source)').to.equal(true);
+    expect(eg.some((line) => line.eg === 'log-policy' && line.msg === CORE_LOG_MESSAGE), 'EG\'s log policy').to.equal(true);
     // Whole, and the ends of each: js-yaml shortens a long source line to its last characters.
     for (const secret of [CLIENT_KEY, sha256(CLIENT_KEY), PROVIDER_KEY].flatMap((s) => [s, s.slice(0, 16), s.slice(-16)])) {
       expect(gateway.logs.includes(secret), `a secret (${secret.slice(0, 4)}…) is in the log (stdout or stderr)`).to.equal(false);
