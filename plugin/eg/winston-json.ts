@@ -35,7 +35,7 @@ const isWinstonLogger = (value: unknown): value is WinstonLogger =>
   typeof value === 'object' && value !== null && typeof (value as WinstonLogger).clear === 'function'
   && typeof (value as WinstonLogger).add === 'function' && 'format' in value;
 
-/** The entry's text as EG's own format (splat, then the label) would have printed it, without colour. */
+/** The entry's text as EG's format (splat) would have printed it, without colour or a YAML source excerpt. */
 function messageOf(info: WinstonInfo): string {
   const splat = Array.isArray(info[SPLAT]) ? (info[SPLAT] as unknown[]) : [];
   const text = typeof info.message === 'string' && /%[sdifjoO%]/.test(info.message) ? format(info.message, ...splat) : String(info.message ?? '');
