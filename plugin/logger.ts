@@ -1,16 +1,25 @@
 // plugin/logger.ts
 // One asynchronous JSON logger for the process: a synchronous write per request costs a large
 // share of throughput on 2 cores (see the EG notes). Level from LOG_LEVEL, EG's own variable, so
-// one setting governs both loggers.
+// one setting governs both loggers (EG's lines come through this one: plugin/eg/winston-json.ts).
 
-import pino from 'pino';
+import pino, { type Level } from 'pino';
 import { REDACTED } from './messages';
 
-const EG_TO_PINO_LEVEL: Readonly<Record<string, string>> = { verbose: 'debug', silly: 'trace' };
+/** winston's npm levels (EG's) on pino's: winston has no fatal, pino no http, verbose or silly. */
+const WINSTON_TO_PINO_LEVEL: Readonly<Record<string, Level>> = {
+  error: 'error', warn: 'warn', info: 'info', http: 'info', verbose: 'debug', debug: 'debug', silly: 'trace', fatal: 'fatal', trace: 'trace',
+};
+
+/** pino's level for a level name of either logger; undefined for a name neither knows. */
+export function pinoLevelOf(name: string): Level | undefined {
+  return WINSTON_TO_PINO_LEVEL[name.toLowerCase()];
+}
 
 function levelFromEnv(): string {
-  const requested = (process.env['LOG_LEVEL'] ?? 'info').toLowerCase();
-  return EG_TO_PINO_LEVEL[requested] ?? requested;
+  const requested = process.env['LOG_LEVEL'] ?? 'info';
+  // An unknown name is left for pino to refuse at start-up.
+  return pinoLevelOf(requested) ?? requested.toLowerCase();
 }
 
 const destination = pino.destination({ dest: 1, sync: false });

@@ -7,6 +7,7 @@
 import type { Server } from 'node:http';
 import { onGatewayServerCreated } from './eg/server-bootstrap';
 import { assertSupportedExpressGateway } from './eg/version';
+import { routeEgLogsToJson } from './eg/winston-json';
 import type { PluginContext } from './eg/types';
 import { appOfServer } from './eg/app-of-server';
 import { installCatchAll } from './http/catch-all';
@@ -30,6 +31,8 @@ let redisStore: { client: unknown; timeoutMs: number; store: RedisStore } | unde
 function installOnce(context: PluginContext): void {
   if (installed) return;
   assertSupportedExpressGateway();
+  // Already done by `npm start`; a gateway started another way gets JSON from the plugin's load on.
+  routeEgLogsToJson();
   installed = true;
   // Express 4 does not catch rejected promises; on Node 20 one would end the process.
   process.on('unhandledRejection', (reason) => {

@@ -79,6 +79,8 @@ export interface StartOptions {
   /** Resolve once the process exited instead of once it serves (start-up failure tests). */
   expectExit?: boolean;
   readyTimeoutMs?: number;
+  /** The ops listener's port, when something must know it before the gateway starts (a free one by default). */
+  opsPort?: number;
   /** Runs the gateway under `ulimit -n <fdLimit>`, as a host with that limit would. */
   fdLimit?: number;
 }
@@ -88,6 +90,7 @@ const SCRUBBED_ENV = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS', 'RE
 
 export class Gateway {
   private output = '';
+  private stdoutOnly = '';
   private exitCode: number | null | undefined;
   private readonly exited: Promise<number | null>;
 
@@ -97,14 +100,21 @@ export class Gateway {
     readonly opsPort: number,
     readonly configDir: string,
   ) {
-    child.stdout?.on('data', (chunk: Buffer) => { this.output += chunk.toString('utf8'); });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      this.output += text;
+      this.stdoutOnly += text;
+    });
     child.stderr?.on('data', (chunk: Buffer) => { this.output += chunk.toString('utf8'); });
     this.exited = new Promise((resolve) => child.on('exit', (code) => { this.exitCode = code; resolve(code); }));
   }
 
   get url(): string { return `http://127.0.0.1:${this.port}`; }
   get opsUrl(): string { return `http://127.0.0.1:${this.opsPort}`; }
+  /** stdout and stderr, interleaved as they arrived. */
   get logs(): string { return this.output; }
+  /** What the process wrote to stdout alone (the log stream a shipper reads). */
+  get stdout(): string { return this.stdoutOnly; }
   get hasExited(): boolean { return this.exitCode !== undefined; }
 
   waitForExit(): Promise<number | null> { return this.exited; }
@@ -132,7 +142,9 @@ export class Gateway {
 }
 
 export async function startGateway(options: StartOptions): Promise<Gateway> {
-  const [port, opsPort] = await freePorts(2) as [number, number];
+  const free = await freePorts(3);
+  const opsPort = options.opsPort ?? (free[0] as number);
+  const port = free.find((candidate) => candidate !== opsPort) as number;
   const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-gateway-test-'));
   const gatewayConfig = options.gatewayConfig
     ? options.gatewayConfig({ port, opsPort })

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { logger } from '../logger';
 import { prepareEgConfig } from '../eg/config';
 import { requirePluginOnLoad } from '../eg/plugin-loader';
+import { routeEgLogsToJson } from '../eg/winston-json';
 import manifest = require('../manifest');
 import { startDemoProvider } from './demo-provider';
 import { REDIS_ENV, redisTopologyFromEnv } from '../redis/topology';
@@ -21,6 +22,8 @@ function fatal(message: string): never {
 }
 
 async function main(): Promise<void> {
+  // Before anything of EG is required: its start-up lines must already be JSON.
+  routeEgLogsToJson();
   const configDir = path.resolve(process.env['EG_CONFIG_DIR'] ?? PACKAGE_ROOT);
   // system.config.yml names the plugin through this variable: EG resolves a relative `package:`
   // against its own location, not the config file's, so an absolute path is the dependable form.

@@ -13,6 +13,16 @@ interface WinstonLogger { error: (...args: unknown[]) => unknown; info: (...args
 const APPLIED_MESSAGE = 'hot-reload config completed';
 const FAILED_PREFIX = 'Could not hot-reload';
 
+/**
+ * EG parses the config files with js-yaml after substituting the environment into them, and
+ * js-yaml ends its messages with the source lines around the error ("... at line 5, column 3:"
+ * then the lines): a key there, inline or from the environment, would be copied into the log.
+ * This keeps the message up to the position and drops the excerpt.
+ */
+export function withoutSourceExcerpt(message: string): string {
+  return message.replace(/( at line \d+, column \d+):?\n[\s\S]*$/, '$1');
+}
+
 /** Replaces `config.loadConfig` by `wrapper(original, type)`. */
 export function wrapLoadConfig(config: EgConfig, wrapper: (original: LoadConfig, type: Parameters<LoadConfig>[0]) => void): void {
   if (typeof config.loadConfig !== 'function') throw new Error("EG's config has no loadConfig(): this plugin supports express-gateway 1.16");

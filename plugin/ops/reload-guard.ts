@@ -6,7 +6,7 @@
 // swallows the throw (it only debug-logs), so the old config keeps serving.
 
 import type { EventEmitter } from 'node:events';
-import { onPipelineRebuild, wrapLoadConfig } from '../eg/reload-hooks';
+import { onPipelineRebuild, withoutSourceExcerpt, wrapLoadConfig } from '../eg/reload-hooks';
 import type { EgConfig } from '../eg/types';
 import { logger } from '../logger';
 import { configLoaded, configReloads } from '../metrics';
@@ -21,7 +21,7 @@ function reject(type: string, reason: string): void {
   opsState.configLoaded = false;
   configLoaded.set(0);
   configReloads.inc({ result: 'rejected' });
-  logger.error({ configType: type, reason }, 'config reload rejected; the previous config keeps serving');
+  logger.error({ configType: type, reason: withoutSourceExcerpt(reason) }, 'config reload rejected; the previous config keeps serving');
 }
 
 /**
