@@ -6,20 +6,21 @@
 // of EG's saturation; what Redis pays per request (round trips by MONITOR, commands and CPU by INFO
 // deltas over the measured run); N concurrent SSE streams. Markdown on stdout, JSON in bench/results/<timestamp>.json.
 // Options: --duration S (10) --warmup S (5) --connections N (32) --threads N (2) --streams N
-// (2000) --paced S (10) --paced-runs N (3) --quick (3 s runs, 200 streams: checks the harness,
-// measures nothing) --profile --no-profile.
+// (5000) --stream-seconds S (10) --paced S (10) --paced-runs N (3) --quick (3 s runs, 200
+// streams for 3 s: checks the harness, measures nothing) --profile --no-profile.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnJsonChild } from '../testkit/json-child';
-import { cpuMicrosOf, fdCountOf, rssOf } from '../testkit/proc';
+import { cpuMicrosOf, rssOf } from '../testkit/proc';
 import { startProviderProcess, type ProviderProcess } from '../testkit/provider';
 import { monitor, redisSpent, startRedis, type CommandCalls, type RedisServer } from '../testkit/redis';
 import { sleep } from '../testkit/wait';
 import { startEgCore, startOurs, type RunningGateway } from './lib/gateways';
 import { runWrk, type WrkResult } from './lib/wrk';
 import { summarizeProfile, type ProfileSummary } from './lib/profile-summary';
+import { assertFileLimitFor, measureStreams, type Streams } from './lib/streams';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results');
@@ -38,7 +39,9 @@ const SETTINGS = {
   warmupS: option('warmup', QUICK ? 1 : 5),
   connections: option('connections', 32),
   threads: option('threads', 2),
-  streams: option('streams', QUICK ? 200 : 2000),
+  streams: option('streams', QUICK ? 200 : 5000),
+  streamSeconds: option('stream-seconds', QUICK ? 3 : 10),
+  streamIntervalMs: 100,
   pacedS: option('paced', QUICK ? 3 : 10),
   pacedRuns: option('paced-runs', QUICK ? 1 : 3),
 };
@@ -56,10 +59,6 @@ const LABELS: Record<ScenarioName, string> = {
 };
 
 interface Paced { sent: number; ok: number; non2xx: number; errors: number; errorsByCode: Record<string, number>; achievedRps: number; p50Ms: number; p99Ms: number; p999Ms: number; maxMs: number }
-interface Streams {
-  requested: number; opened: number; completed: number; failed: number; lastEvents: number; statuses: Record<string, number>;
-  events: number; delayP50Ms: number; delayP99Ms: number; delayMaxMs: number; rssBefore?: number; rssPeak?: number; bytesPerStream?: number; fdPeak?: number;
-}
 interface ScenarioResult {
   label: string;
   wrk?: WrkResult;
@@ -114,27 +113,6 @@ async function paced(url: string, headers: Record<string, string>, rate: number)
   }
 }
 
-async function streams(url: string, headers: Record<string, string>, pid: number | undefined): Promise<Streams> {
-  const rssBefore = pid === undefined ? Number.NaN : rssOf(pid);
-  const child = spawnJsonChild(path.join(__dirname, 'lib', 'stream-client-process.js'), [], {
-    STREAM_SPEC: JSON.stringify({ url, streams: SETTINGS.streams, headers, openTimeoutMs: 4000 }),
-  });
-  let rssPeak = rssBefore;
-  let fdPeak = 0;
-  const sampler = setInterval(() => {
-    if (pid === undefined) return;
-    rssPeak = Math.max(rssPeak, rssOf(pid));
-    fdPeak = Math.max(fdPeak, fdCountOf(pid));
-  }, 200);
-  try {
-    const result = (await child.next<{ streams: Streams }>('streams', 60_000)).streams;
-    if (pid === undefined) return result;
-    return { ...result, rssBefore, rssPeak, fdPeak, bytesPerStream: Math.round((rssPeak - rssBefore) / Math.max(1, result.opened)) };
-  } finally {
-    clearInterval(sampler);
-    await child.stop();
-  }
-}
 
 async function measure(name: ScenarioName, start: () => Promise<RunningGateway>, extra: { streams?: boolean; paced?: boolean; redisPort?: number } = {}): Promise<void> {
   const result: ScenarioResult = { label: LABELS[name] };
@@ -154,7 +132,10 @@ async function measure(name: ScenarioName, start: () => Promise<RunningGateway>,
       if (median) result.paced = median;
       result.pacedP99sMs = runs.map((run) => Math.round(run.p99Ms * 100) / 100);
     }
-    if (extra.streams) result.streams = await streams(gateway.url, gateway.headers, name === 'direct' ? undefined : gateway.pid);
+    if (extra.streams) {
+      const pid = name === 'direct' ? undefined : gateway.pid;
+      result.streams = await measureStreams({ url: gateway.url, headers: gateway.headers, pid, streams: SETTINGS.streams, seconds: SETTINGS.streamSeconds });
+    }
     if (name !== 'direct') result.rssAfterBytes = rssOf(gateway.pid);
     if (gateway.logs) {
       // Log lines per run tell a per-request log (a cost on 2 cores) from start-up lines.
@@ -211,7 +192,10 @@ async function main(): Promise<void> {
   let provider: ProviderProcess | undefined;
   let profile: ProfileSummary | undefined;
   try {
-    provider = await startProviderProcess();
+    assertFileLimitFor(SETTINGS.streams);
+    provider = await startProviderProcess({
+      SSE_EVENTS: String(Math.round((SETTINGS.streamSeconds * 1000) / SETTINGS.streamIntervalMs)), SSE_INTERVAL_MS: String(SETTINGS.streamIntervalMs),
+    });
     const providerUrl = provider.url;
     const providerPid = provider.pid;
     const direct = async (): Promise<RunningGateway> => ({ url: `${providerUrl}/v1/chat`, pid: providerPid, headers: { 'Content-Type': 'application/json' }, stop: async () => undefined });
@@ -323,11 +307,11 @@ async function main(): Promise<void> {
     const w = entry.wrk;
     lines.push(`| ${entry.label} | ${fmt(w?.rps, 0)} | ${fmt(w?.p50Ms, 2)} | ${fmt(w?.p99Ms, 2)} | ${w ? w.non2xx + w.socketErrors : '–'} | ${fmt(entry.cpuMicrosPerRequest, 0)} | ${fmt(ratio(w?.rps, egProxyRps), 2)} | ${fmt(ratio(w?.rps, egCoreRps), 2)} | ${fmt(entry.paced?.p99Ms, 2)}${entry.paced && overSaturation(entry) ? ' (over its saturation: queueing, not added latency)' : ''} | ${fmt(entry.redisCallsPerRequest, 2)} | ${fmt(entry.redisCommandsPerRequest, 2)} | ${fmt(entry.redisCpuMicrosPerRequest, 2)} |`);
   }
-  lines.push('', `| streams (${SETTINGS.streams}, one event / 100 ms) | opened | completed with last event | per-event delay p50 / p99 ms | RSS per stream |`, '|---|---:|---:|---:|---:|');
+  lines.push('', `| streams (${SETTINGS.streams} × ${SETTINGS.streamSeconds} s, one event / ${SETTINGS.streamIntervalMs} ms) | opened | completed with last event | failed / unfinished | per-event delay p50 / p99 ms | RSS per stream | fd peak | CPU gateway / client (cores) |`, '|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const name of Object.keys(LABELS) as ScenarioName[]) {
     const s = r(name)?.streams;
     if (!s) continue;
-    lines.push(`| ${LABELS[name]} | ${s.opened} | ${s.lastEvents} | ${fmt(s.delayP50Ms, 2)} / ${fmt(s.delayP99Ms, 2)} | ${s.bytesPerStream === undefined ? '–' : `${(s.bytesPerStream / 1024).toFixed(1)} KiB`} |`);
+    lines.push(`| ${LABELS[name]} | ${s.opened} | ${s.lastEvents} | ${s.failed} / ${s.unfinished} | ${fmt(s.delayP50Ms, 2)} / ${fmt(s.delayP99Ms, 2)} | ${s.bytesPerStream === undefined ? '–' : `${(s.bytesPerStream / 1024).toFixed(1)} KiB`} | ${s.fdPeak ?? '–'} | ${fmt(s.gatewayCpu, 2)} / ${fmt(s.clientCpu, 2)} |`);
   }
   lines.push('', '| target | value | met |', '|---|---:|:---:|');
   for (const [name, t] of Object.entries(targets)) lines.push(`| ${name} ${t.target} | ${t.value ?? '–'} | ${t.met ? 'yes' : 'NO'} |`);

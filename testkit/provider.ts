@@ -88,7 +88,9 @@ export class StandInProvider {
 
   /** Listens on `port` (a free one by default; a fixed one to come back where a stopped provider was). */
   async start(port = 0): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
+    // The bench's gateways open thousands of provider connections in a few seconds, on a loop
+    // that also sends 50,000 events a second: Node's default queue of 511 overflowed.
+    await new Promise<void>((resolve) => this.server.listen({ port, host: '127.0.0.1', backlog: 4096 }, resolve));
     this.port = (this.server.address() as AddressInfo).port;
     return this;
   }

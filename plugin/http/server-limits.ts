@@ -33,6 +33,15 @@ const MAX_LINGERING_REFUSALS = 64;
 /** At most one log line per this interval about refused connections (with the count). */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
+/**
+ * Connections the kernel queues for the gateway to accept. Node's default of 511 is what arrives
+ * in a moment the event loop is busy (a GC pause, a burst of new streams while thousands are
+ * open); past it the kernel drops the handshake and the client retries 1, 3, 7 s later or gives
+ * up (the bench's 5,000 streams: ~300 ECONNRESET, ~700 streams never answered). The kernel caps
+ * it at net.core.somaxconn (4096 by default since Linux 5.4).
+ */
+const LISTEN_BACKLOG = 4096;
+
 interface ServerLimits {
   readonly maxConnections: number;
   readonly headersTimeoutMs: number;
@@ -100,7 +109,20 @@ function refuse(socket: Socket, tls: boolean): void {
   setTimeout(() => socket.destroy(), REFUSED_SOCKET_LINGER_MS).unref();
 }
 
-/** Sets up a server EG just created (before it listens): timeouts, the cap, Expect handling. */
+/** EG listens with `listen(port, hostname, callback)`; this passes the backlog too. */
+function widenBacklog(server: Server): void {
+  const listen = server.listen;
+  server.listen = function listenWithBacklog(this: Server, ...args: unknown[]) {
+    const [port, host, callback] = args;
+    const portNumber = typeof port === 'number' || typeof port === 'string' ? Number(port) : Number.NaN;
+    if (args.length === 3 && Number.isInteger(portNumber) && typeof host === 'string' && typeof callback === 'function') {
+      return listen.call(this, { port: portNumber, host, backlog: LISTEN_BACKLOG }, callback as () => void);
+    }
+    return (listen as (...a: unknown[]) => Server).apply(this, args);
+  } as typeof server.listen;
+}
+
+/** Sets up a server EG just created (before it listens): timeouts, the cap, the backlog, Expect handling. */
 export function limitServer(server: Server, kind: 'http' | 'https'): void {
   if (servers.has(server)) return;
   if (limits === undefined) throw new Error('server limits are not set: the plugin did not initialise');
@@ -108,6 +130,7 @@ export function limitServer(server: Server, kind: 'http' | 'https'): void {
   // Read when the server starts listening; the header and request timeouts are checked this often.
   (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = TIMEOUT_CHECK_INTERVAL_MS;
   applyTimeouts(server, limits);
+  widenBacklog(server);
   gateConnections(server, {
     cap: () => limits?.maxConnections ?? Number.POSITIVE_INFINITY,
     refuse: (socket) => refuse(socket, kind === 'https'),
