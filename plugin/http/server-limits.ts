@@ -6,6 +6,7 @@
 // exhaust the process's file descriptors, after which every new connection, /healthz and Redis
 // included, fails.
 
+import { listenWithBacklog } from '../eg/listen-backlog';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { gateConnections } from '../eg/connection-gate';
@@ -109,19 +110,6 @@ function refuse(socket: Socket, tls: boolean): void {
   setTimeout(() => socket.destroy(), REFUSED_SOCKET_LINGER_MS).unref();
 }
 
-/** EG listens with `listen(port, hostname, callback)`; this passes the backlog too. */
-function widenBacklog(server: Server): void {
-  const listen = server.listen;
-  server.listen = function listenWithBacklog(this: Server, ...args: unknown[]) {
-    const [port, host, callback] = args;
-    const portNumber = typeof port === 'number' || typeof port === 'string' ? Number(port) : Number.NaN;
-    if (args.length === 3 && Number.isInteger(portNumber) && typeof host === 'string' && typeof callback === 'function') {
-      return listen.call(this, { port: portNumber, host, backlog: LISTEN_BACKLOG }, callback as () => void);
-    }
-    return (listen as (...a: unknown[]) => Server).apply(this, args);
-  } as typeof server.listen;
-}
-
 /** Sets up a server EG just created (before it listens): timeouts, the cap, the backlog, Expect handling. */
 export function limitServer(server: Server, kind: 'http' | 'https'): void {
   if (servers.has(server)) return;
@@ -130,7 +118,7 @@ export function limitServer(server: Server, kind: 'http' | 'https'): void {
   // Read when the server starts listening; the header and request timeouts are checked this often.
   (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = TIMEOUT_CHECK_INTERVAL_MS;
   applyTimeouts(server, limits);
-  widenBacklog(server);
+  listenWithBacklog(server, LISTEN_BACKLOG);
   gateConnections(server, {
     cap: () => limits?.maxConnections ?? Number.POSITIVE_INFINITY,
     refuse: (socket) => refuse(socket, kind === 'https'),
