@@ -32,8 +32,13 @@ declare module 'ioredis' {
 // No fixed number of keys: a batch has as many as its operations name.
 const SCRIPT = { lua: fs.readFileSync(path.join(__dirname, 'token-bucket.lua'), 'utf8') };
 
-/** Operations per script call: a long batch would hold Redis (and every other client) that long. */
-const MAX_OPERATIONS_PER_CALL = 128;
+/**
+ * Operations per script call. Calls written one by one let Redis run the first while the gateway
+ * still writes the rest, and let the gateway read the first answers while Redis runs the next:
+ * with one call (or one pipeline) per turn, each side waited for the other. A long call would
+ * also hold Redis, and every other client, that long. See docs/benchmarks.md for the measurement.
+ */
+const MAX_OPERATIONS_PER_CALL = 16;
 
 /** Key names kept, so a busy client's SHA-256 is computed once, not per request. */
 const KEY_NAMES_KEPT = 10_000;
@@ -126,29 +131,17 @@ export class RedisStore implements BucketStore {
     return connecting === undefined ? queue() : connecting.then(queue);
   }
 
-  /** One socket write for the turn's batch (a pipeline when it takes several calls), and its deadlines. */
+  /**
+   * The turn's batch in calls of at most MAX_OPERATIONS_PER_CALL, each its own socket write, and
+   * their deadlines.
+   */
   private write(batch: readonly PendingOperation[]): void {
-    const calls = callsOf(batch, this.cluster);
     try {
-      if (calls.length === 1 || this.cluster) {
-        for (const operations of calls) {
-          const sent = new SentBatch(operations);
-          this.client.tbrlBatch(operations.length, ...scriptArgs(operations)).then((replies) => sent.answer(replies), (error: unknown) => sent.fail(error));
-          this.deadlines.track(sent);
-        }
-        return;
+      for (const operations of callsOf(batch, this.cluster)) {
+        const sent = new SentBatch(operations);
+        this.client.tbrlBatch(operations.length, ...scriptArgs(operations)).then((replies) => sent.answer(replies), (error: unknown) => sent.fail(error));
+        this.deadlines.track(sent);
       }
-      const pipeline = this.client.pipeline();
-      const sent = calls.map((operations) => {
-        pipeline.tbrlBatch(operations.length, ...scriptArgs(operations));
-        return new SentBatch(operations);
-      });
-      pipeline.exec().then((results) => sent.forEach((batchOf, i) => {
-        const [error, replies] = results?.[i] ?? [new Error('Redis gave no reply for a pipelined call'), undefined];
-        if (error) batchOf.fail(error);
-        else batchOf.answer(replies as number[]);
-      }), (error: unknown) => sent.forEach((batchOf) => batchOf.fail(error)));
-      for (const batchOf of sent) this.deadlines.track(batchOf);
     } catch (error: unknown) {
       // This runs from setImmediate: a throw here would end the process, not one request.
       for (const operation of batch) operation.reject(error);
