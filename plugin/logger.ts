@@ -4,6 +4,7 @@
 // one setting governs both loggers (EG's lines come through this one: plugin/eg/winston-json.ts).
 
 import pino, { type Level } from 'pino';
+import { boundExitFlush } from './eg/log-flush';
 import { REDACTED } from './messages';
 
 /** winston's npm levels (EG's) on pino's: winston has no fatal, pino no http, verbose or silly. */
@@ -23,6 +24,8 @@ function levelFromEnv(): string {
 }
 
 const destination = pino.destination({ dest: 1, sync: false });
+// Without it, a process whose stdout reader went away cannot exit (see plugin/eg/log-flush.ts).
+if (!boundExitFlush(destination)) process.emitWarning('llm-gateway: sonic-boom has another shape; the exit-time log flush is unbounded');
 const common = { name: 'llm-gateway', level: levelFromEnv(), base: { pid: process.pid } };
 
 export const logger = pino(
