@@ -140,16 +140,26 @@ describe('clients under the gateway\'s own rate limit (token-bucket-rate-limit, 
   beforeEach(() => { suite.provider.reset(); suite.provider.handler = demo; });
 
   it("the openai client waits for the gateway's Retry-After on 429, then succeeds", async function () {
-    const client = new OpenAI({ baseURL: `${suite.gateway.url}/v1`, apiKey: 'unused', defaultHeaders: { 'X-API-Key': OPENAI_KEY }, maxRetries: 2 });
+    // Every attempt the SDK makes, as it sent it and as the gateway answered it.
+    const attempts: Array<{ sentAt: number; answeredAt: number; status: number; retryAfterMs: number }> = [];
+    const recordingFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      const sentAt = performance.now();
+      const response = await fetch(input, init);
+      attempts.push({ sentAt, answeredAt: performance.now(), status: response.status, retryAfterMs: Number(response.headers.get('retry-after-ms')) });
+      return response;
+    };
+    const client = new OpenAI({ baseURL: `${suite.gateway.url}/v1`, apiKey: 'unused', defaultHeaders: { 'X-API-Key': OPENAI_KEY }, maxRetries: 2, fetch: recordingFetch });
     const first = await client.chat.completions.create({ model: 'demo-echo-1', messages: [{ role: 'user', content: 'one' }] });
     expect(first.choices[0]?.message.content).to.equal('You said: one');
-    // The bucket is empty now: the next call is refused with Retry-After: 1, and the SDK obeys it.
-    const started = performance.now();
+    // The bucket is empty now: the next call is refused with the wait until its token is back
+    // (retry-after-ms, under a second by the time it is asked), and the SDK obeys it.
     const { data, response } = await client.chat.completions.create({ model: 'demo-echo-1', messages: [{ role: 'user', content: 'two' }] }).withResponse();
-    const elapsed = performance.now() - started;
     expect(data.choices[0]?.message.content).to.equal('You said: two');
     expect(response.status).to.equal(200);
-    expect(elapsed).to.be.at.least(1000);
+    expect(attempts.map((a) => a.status)).to.deep.equal([200, 429, 200]);
+    const [, refused, retried] = attempts as [unknown, (typeof attempts)[number], (typeof attempts)[number]];
+    expect(refused.retryAfterMs).to.be.within(1, 1000);
+    expect(retried.sentAt - refused.answeredAt, 'the SDK waited what retry-after-ms said').to.be.at.least(refused.retryAfterMs - 1);
     // The refused call never reached the provider.
     expect(suite.provider.exchanges).to.have.length(2);
   });
