@@ -62,7 +62,6 @@ function stateOf(microTokens: number, charge: BucketCharge, allowed: boolean): B
   return { remaining: bucket.tokens, retryAfterMs: allowed ? 0 : waitUs(bucket, charge.limits, charge.cost) / 1000, fullInMs: fullInUs(bucket, charge.limits) / 1000 };
 }
 
-const limitArgs = (limits: BucketLimits, amount: number): string[] => [String(limits.capacity), String(limits.refillRate), String(amount)];
 
 /** The operations of `batch` in script calls of at most MAX_OPERATIONS_PER_CALL, by slot on a Cluster. */
 function callsOf(batch: readonly PendingOperation[], bySlot: boolean): PendingOperation[][] {
@@ -81,11 +80,30 @@ function callsOf(batch: readonly PendingOperation[], bySlot: boolean): PendingOp
   return calls;
 }
 
-/** KEYS (one per operation), then every operation's ARGV. */
+/** KEYS (one per operation), the limits they name (once each), then every operation's ARGV. */
 function scriptArgs(operations: readonly PendingOperation[]): string[] {
-  const args: string[] = operations.map((operation) => operation.key);
-  for (const operation of operations) args.push(...operation.args);
-  return args;
+  const keys: string[] = [];
+  const places = new Map<BucketLimits, number>();
+  const limits: string[] = [];
+  const ops: string[] = [];
+  for (const operation of operations) {
+    keys.push(operation.key);
+    ops.push(operation.kind);
+    operation.amounts.forEach((amount, i) => {
+      const named = operation.limits[i];
+      if (named !== undefined) {
+        let place = places.get(named);
+        if (place === undefined) {
+          place = places.size + 1;
+          places.set(named, place);
+          limits.push(String(named.capacity), String(named.refillRate));
+        }
+        ops.push(String(place));
+      }
+      ops.push(String(amount));
+    });
+  }
+  return [...keys, String(places.size), ...limits, ...ops];
 }
 
 export class RedisStore implements BucketStore {
@@ -107,13 +125,13 @@ export class RedisStore implements BucketStore {
 
   take(client: string, requests: BucketCharge, tokens?: BucketCharge): Promise<Decision> {
     if (tokens === undefined) {
-      return this.operate(bucketKeyName(client), ['r', ...limitArgs(requests.limits, requests.cost)], 2).then((reply) => {
+      return this.operate(bucketKeyName(client), 'r', [requests.limits], [requests.cost], 2).then((reply) => {
         const allowed = reply[0] === 1;
         const state = stateOf(reply[1] as number, requests, allowed);
         return { allowed, retryAfterMs: state.retryAfterMs, requests: state, tokens: undefined };
       });
     }
-    return this.operate(bucketKeyName(client), ['b', ...limitArgs(requests.limits, requests.cost), ...limitArgs(tokens.limits, tokens.cost)], 3).then((reply) => {
+    return this.operate(bucketKeyName(client), 'b', [requests.limits, tokens.limits], [requests.cost, tokens.cost], 3).then((reply) => {
       const allowed = reply[0] === 1;
       const requestState = stateOf(reply[1] as number, requests, allowed);
       const tokenState = stateOf(reply[2] as number, tokens, allowed);
@@ -122,11 +140,13 @@ export class RedisStore implements BucketStore {
   }
 
   settle(client: string, limits: BucketLimits, amount: number): Promise<void> {
-    return this.operate(bucketKeyName(client), ['s', ...limitArgs(limits, amount)], 0).then(() => undefined);
+    // A refund needs no limits: it is appended and capped at the next read (token-bucket.lua).
+    const settled = amount >= 0 ? this.operate(bucketKeyName(client), 'a', [], [amount], 0) : this.operate(bucketKeyName(client), 's', [limits], [amount], 0);
+    return settled.then(() => undefined);
   }
 
-  private operate(key: string, args: string[], replyLength: number): Promise<number[]> {
-    const queue = (): Promise<number[]> => new Promise((resolve, reject) => this.batcher.add({ key, args, replyLength, resolve, reject }));
+  private operate(key: string, kind: string, limits: BucketLimits[], amounts: number[], replyLength: number): Promise<number[]> {
+    const queue = (): Promise<number[]> => new Promise((resolve, reject) => this.batcher.add({ key, kind, limits, amounts, replyLength, resolve, reject }));
     const connecting = untilFirstReady(this.client, this.timeoutMs);
     return connecting === undefined ? queue() : connecting.then(queue);
   }

@@ -3,12 +3,17 @@
 // failed together when Redis stays silent past the deadline or the call fails.
 
 import type { AwaitingReply, RedisReplyTimeoutError } from './reply-deadlines';
+import type { BucketLimits } from './store';
 
-/** One take or settle waiting to be sent: its key, its arguments, where its reply goes. */
+/** One take or settle waiting to be sent: its key, what it asks, where its reply goes. */
 export interface PendingOperation {
   readonly key: string;
-  /** The kind (`r`, `b` or `s`), then the limits (token-bucket.lua). */
-  readonly args: readonly string[];
+  /** `r`, `b`, `a` or `s` (token-bucket.lua). */
+  readonly kind: string;
+  /** The limits it names, each followed in the script's arguments by its amount. */
+  readonly limits: readonly BucketLimits[];
+  /** Per limit, what it takes or gives back (for `a`, the one amount and no limit). */
+  readonly amounts: readonly number[];
   /** How many integers of the script's flat reply are this operation's. */
   readonly replyLength: number;
   readonly resolve: (reply: number[]) => void;

@@ -9,14 +9,17 @@
 --          key per client makes a decision one GET and one SET however many buckets it takes;
 --          binary doubles are exact (a 16-digit µs timestamp passed through tostring() keeps 14
 --          digits and would admit one request too many) and cost Redis less than text or hashes.
--- ARGV     per operation, a kind and its limits:
---   'r' request bucket only:  capacity, refill rate (per second), cost
---   'b' both buckets:         request capacity, rate, cost, then token capacity, rate, reservation
---   's' settle token bucket:  capacity, rate, amount (the reservation less the usage; may be < 0)
+-- ARGV     the limits the call's operations use, once each: their number L, then L pairs of
+--          capacity and refill rate (per second); then per operation a kind and its arguments,
+--          a limit named by its place (1..L) in that list:
+--   'r' request bucket only:  limit, cost
+--   'b' both buckets:         request limit, cost, token limit, reservation
+--   'a' refund to the token bucket (amount >= 0, the reservation less the usage): amount
+--   's' debt on the token bucket (amount < 0, usage beyond the reservation): limit, amount
 --
 -- A take is admitted only if every bucket holds its cost; then all are taken, else none (a
 -- refusal writes nothing). A settle adds its amount after the refill, capped at capacity; below
--- zero is a debt later takes wait out. A refund (amount >= 0) is only appended: added to the
+-- zero is a debt later takes wait out. A refund is only appended: added to the
 -- stored tokens at the next read, capped there, it gives exactly what adding it now and capping
 -- would (a cap is idempotent and refill only grows), at the cost of one APPEND. A debt cannot
 -- wait: capping first, then subtracting, is not the same as subtracting from an overfull bucket,
@@ -55,14 +58,22 @@ local function msUntilFull(tokens, capacity, rate)
   return ceil((capacity - tokens) * 1000 / rate) + 1
 end
 
+local caps, rates = {}, {}
+for i = 1, tonumber(ARGV[1]) do
+  caps[i] = tonumber(ARGV[i * 2])
+  rates[i] = tonumber(ARGV[i * 2 + 1])
+end
+
 local function take(key, a, both)
   local rt, ru, tt, tu, existed = read(key)
-  local cap, rate, cost = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local li = tonumber(ARGV[a])
+  local cap, rate, cost = caps[li], rates[li], tonumber(ARGV[a + 1])
   rt, ru = refill(rt, ru, cap, rate)
   local allowed = cost <= rt
   local tcap, trate, tcost
   if both then
-    tcap, trate, tcost = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
+    local ti = tonumber(ARGV[a + 2])
+    tcap, trate, tcost = caps[ti], rates[ti], tonumber(ARGV[a + 3])
     tt, tu = refill(tt, tu, tcap, trate)
     allowed = allowed and tcost <= tt
   end
@@ -86,15 +97,14 @@ local function take(key, a, both)
   end
 end
 
-local function settle(key, a)
-  local amount = tonumber(ARGV[a + 2])
-  if amount >= 0 then
-    -- A key that had expired holds a full bucket: the refund has nothing to add to.
-    if redis.call('APPEND', key, pack('<d', amount)) < 32 then redis.call('DEL', key) end
-    return
-  end
+-- A refund is only appended; a key that had expired holds a full bucket, with nothing to add to.
+local function refund(key, amount)
+  if redis.call('APPEND', key, pack('<d', amount)) < 32 then redis.call('DEL', key) end
+end
+
+local function debt(key, li, amount)
   local rt, ru, tt, tu, existed = read(key)
-  local capacity, rate = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local capacity, rate = caps[li], rates[li]
   tt, tu = refill(tt, tu, capacity, rate)
   tt = tt + amount
   local ms = msUntilFull(tt, capacity, rate)
@@ -102,17 +112,21 @@ local function settle(key, a)
   redis.call('SET', key, pack('<dddd', rt, ru, tt, tu), 'PX', ms)
 end
 
-local a = 1
+local a = tonumber(ARGV[1]) * 2 + 2
 for k = 1, #KEYS do
   local kind = ARGV[a]
   if kind == 'r' then
     take(KEYS[k], a + 1, false)
+    a = a + 3
   elseif kind == 'b' then
     take(KEYS[k], a + 1, true)
-    a = a + 3
+    a = a + 5
+  elseif kind == 'a' then
+    refund(KEYS[k], tonumber(ARGV[a + 1]))
+    a = a + 2
   else
-    settle(KEYS[k], a + 1)
+    debt(KEYS[k], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]))
+    a = a + 3
   end
-  a = a + 4
 end
 return replies
