@@ -1,8 +1,8 @@
 // test/redis-batching.test.ts
 // The Redis store batches: the decisions and settlements asked for in one event-loop turn go out
 // in script calls of up to 16 (MONITOR counts what reaches a real redis-server), each with its own answer, in
-// the order asked; a turn's lone decision goes out at once; refunds kept as pending appends read
-// back exactly as if applied at once.
+// the order asked; a turn's lone decision goes out at once; a refund rides with its client's next
+// decision, or goes out on its own when its hold ends, and reads back exactly as if applied at once.
 
 import { expect } from 'chai';
 import { once } from 'node:events';
@@ -78,20 +78,39 @@ describe('Redis store: a turn\'s decisions in script calls of up to 16', functio
     expect(calls).to.equal(19);
   });
 
-  it('puts settlements in the same call as the decisions of their turn, and reads pending refunds back exactly', async function () {
+  it('carries a refund with the client\'s next decision, in that decision\'s call, and reads it back exactly', async function () {
     expect((await store.take('llm', REQUESTS, TOKENS)).tokens?.remaining).to.be.closeTo(600, 0.01);
+    let settled = false;
+    let remaining: number | undefined;
     const calls = await scriptCallsDuring(async () => {
-      await Promise.all([store.settle('llm', TOKENS.limits, 150), store.settle('llm', TOKENS.limits, 50), store.take('other', REQUESTS)]);
+      const refunds = Promise.all([store.settle('llm', TOKENS.limits, 150), store.settle('llm', TOKENS.limits, 50)]).then(() => { settled = true; });
+      // 600 + 150 + 50 = 800: this take of 400 leaves 400, and carries both refunds.
+      remaining = (await store.take('llm', REQUESTS, TOKENS)).tokens?.remaining;
+      await refunds;
     });
-    expect(calls).to.equal(1);
-    // 600 + 150 + 50 = 800: the next take of 400 leaves 400.
-    expect((await store.take('llm', REQUESTS, TOKENS)).tokens?.remaining).to.be.closeTo(400, 0.01);
-    // A refund cannot lift a bucket above its capacity, and a debt counts in full.
-    await store.settle('llm', TOKENS.limits, 5000);
-    await store.settle('llm', TOKENS.limits, -1200);
-    const decision = await store.take('llm', REQUESTS, TOKENS);
+    expect(calls, 'one call: the decision, carrying the refunds').to.equal(1);
+    expect(settled).to.equal(true);
+    expect(remaining).to.be.closeTo(400, 0.01);
+  });
+
+  it('sends a refund no decision claimed once its hold ends, and applies a debt at once, capped first', async function () {
+    expect((await store.take('quiet', REQUESTS, TOKENS)).tokens?.remaining).to.be.closeTo(600, 0.01);
+    const calls = await scriptCallsDuring(() => store.settle('quiet', TOKENS.limits, 5000));
+    expect(calls, 'the refund on its own, after the hold').to.equal(1);
+    // The refund lifted the bucket to its capacity (1000), not above; the debt then counts in full.
+    await store.settle('quiet', TOKENS.limits, -1200);
+    const decision = await store.take('quiet', REQUESTS, TOKENS);
     expect(decision.allowed).to.equal(false);
     expect(decision.tokens?.remaining).to.be.closeTo(-200, 0.01);
+  });
+
+  it('keeps the refund a refused decision carried', async function () {
+    expect((await store.take('refused', REQUESTS, { ...TOKENS, cost: 1000 })).allowed).to.equal(true);
+    const refund = store.settle('refused', TOKENS.limits, 300);
+    // 0 + 300 < 400: refused, but the 300 stay.
+    expect((await store.take('refused', REQUESTS, TOKENS)).allowed).to.equal(false);
+    await refund;
+    expect((await store.take('refused', REQUESTS, { ...TOKENS, cost: 300 })).tokens?.remaining).to.be.closeTo(0, 0.01);
   });
 
   it('forgets a refund to a bucket that had expired (a missing bucket is a full one)', async function () {

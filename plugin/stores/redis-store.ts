@@ -18,6 +18,7 @@ import calculateSlot from 'cluster-key-slot';
 import { Cluster, type Result } from 'ioredis';
 import { untilFirstReady, type TopologyClient } from '../redis/connect';
 import { RedisReplyTimeoutError, ReplyDeadlines } from './reply-deadlines';
+import { HeldRefunds } from './held-refunds';
 import { SentBatch, type PendingOperation } from './sent-batch';
 import type { BucketCharge, BucketLimits, BucketState, BucketStore, Decision } from './store';
 import { fullInUs, waitUs } from './token-bucket';
@@ -39,6 +40,9 @@ const SCRIPT = { lua: fs.readFileSync(path.join(__dirname, 'token-bucket.lua'), 
  * also hold Redis, and every other client, that long. See docs/benchmarks.md for the measurement.
  */
 const MAX_OPERATIONS_PER_CALL = 16;
+
+/** The longest a refund waits to ride along with its client's next decision. */
+const REFUND_HOLD_MS = 50;
 
 /** Key names kept, so a busy client's SHA-256 is computed once, not per request. */
 const KEY_NAMES_KEPT = 10_000;
@@ -111,6 +115,7 @@ export class RedisStore implements BucketStore {
   private readonly deadlines: ReplyDeadlines;
   private readonly batcher: TurnBatcher<PendingOperation>;
   private readonly cluster: boolean;
+  private readonly refunds: HeldRefunds;
 
   /**
    * `timeoutMs`: how long an operation waits for Redis' answer once written, and, before the
@@ -121,6 +126,8 @@ export class RedisStore implements BucketStore {
     this.deadlines = new ReplyDeadlines(timeoutMs);
     this.cluster = client instanceof Cluster;
     this.batcher = new TurnBatcher<PendingOperation>((batch) => this.write(batch));
+    // A refund needs no limits: it is appended and capped at the next read (token-bucket.lua).
+    this.refunds = new HeldRefunds((key, amount) => this.operate(key, 'a', [], [amount], 0), REFUND_HOLD_MS);
   }
 
   take(client: string, requests: BucketCharge, tokens?: BucketCharge): Promise<Decision> {
@@ -131,7 +138,11 @@ export class RedisStore implements BucketStore {
         return { allowed, retryAfterMs: state.retryAfterMs, requests: state, tokens: undefined };
       });
     }
-    return this.operate(bucketKeyName(client), 'b', [requests.limits, tokens.limits], [requests.cost, tokens.cost], 3).then((reply) => {
+    const key = bucketKeyName(client);
+    const refund = this.refunds.claim(key);
+    const decided = this.operate(key, 'b', [requests.limits, tokens.limits], [requests.cost, tokens.cost, refund?.amount ?? 0], 3);
+    if (refund !== undefined) decided.then(() => refund.done(), (error: unknown) => refund.done(error));
+    return decided.then((reply) => {
       const allowed = reply[0] === 1;
       const requestState = stateOf(reply[1] as number, requests, allowed);
       const tokenState = stateOf(reply[2] as number, tokens, allowed);
@@ -140,9 +151,9 @@ export class RedisStore implements BucketStore {
   }
 
   settle(client: string, limits: BucketLimits, amount: number): Promise<void> {
-    // A refund needs no limits: it is appended and capped at the next read (token-bucket.lua).
-    const settled = amount >= 0 ? this.operate(bucketKeyName(client), 'a', [], [amount], 0) : this.operate(bucketKeyName(client), 's', [limits], [amount], 0);
-    return settled.then(() => undefined);
+    const key = bucketKeyName(client);
+    // A debt is applied at once; a refund waits for the client's next decision (held-refunds.ts).
+    return amount >= 0 ? this.refunds.add(key, amount) : this.operate(key, 's', [limits], [amount], 0).then(() => undefined);
   }
 
   private operate(key: string, kind: string, limits: BucketLimits[], amounts: number[], replyLength: number): Promise<number[]> {

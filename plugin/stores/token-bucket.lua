@@ -13,7 +13,8 @@
 --          capacity and refill rate (per second); then per operation a kind and its arguments,
 --          a limit named by its place (1..L) in that list:
 --   'r' request bucket only:  limit, cost
---   'b' both buckets:         request limit, cost, token limit, reservation
+--   'b' both buckets:         request limit, cost, token limit, reservation, then a refund (>= 0)
+--                             the gateway held for this client, added first (0: none)
 --   'a' refund to the token bucket (amount >= 0, the reservation less the usage): amount
 --   's' debt on the token bucket (amount < 0, usage beyond the reservation): limit, amount
 --
@@ -71,17 +72,21 @@ local function take(key, a, both)
   rt, ru = refill(rt, ru, cap, rate)
   local allowed = cost <= rt
   local tcap, trate, tcost
+  local refunded = false
   if both then
     local ti = tonumber(ARGV[a + 2])
     tcap, trate, tcost = caps[ti], rates[ti], tonumber(ARGV[a + 3])
-    tt, tu = refill(tt, tu, tcap, trate)
+    local held = tonumber(ARGV[a + 4])
+    refunded = held > 0
+    tt, tu = refill(tt + held, tu, tcap, trate)
     allowed = allowed and tcost <= tt
   end
-  if allowed then
-    rt = rt - cost
+  if allowed or refunded then
+    -- A refused decision writes only to keep the refund it carried.
+    if allowed then rt = rt - cost end
     local ms = msUntilFull(rt, cap, rate)
     if both then
-      tt = tt - tcost
+      if allowed then tt = tt - tcost end
       ms = max(ms, msUntilFull(tt, tcap, trate))
     elseif existed and tt < FULL then
       ms = max(ms, redis.call('PTTL', key))
@@ -120,7 +125,7 @@ for k = 1, #KEYS do
     a = a + 3
   elseif kind == 'b' then
     take(KEYS[k], a + 1, true)
-    a = a + 5
+    a = a + 6
   elseif kind == 'a' then
     refund(KEYS[k], tonumber(ARGV[a + 1]))
     a = a + 2
