@@ -104,6 +104,17 @@ describe('Redis store: a turn\'s decisions in script calls of up to 16', functio
     expect(decision.tokens?.remaining).to.be.closeTo(-200, 0.01);
   });
 
+  it('applies a debt after the refund still held for the client, capped first', async function () {
+    expect((await store.take('order', REQUESTS, TOKENS)).tokens?.remaining).to.be.closeTo(600, 0.01);
+    // In order: +600 (capped at 1000), then -500: 500 left. Applied the other way round, 700.
+    const refund = store.settle('order', TOKENS.limits, 600);
+    await store.settle('order', TOKENS.limits, -500);
+    await refund;
+    const decision = await store.take('order', REQUESTS, { ...TOKENS, cost: 600 });
+    expect(decision.allowed).to.equal(false);
+    expect(decision.tokens?.remaining).to.be.closeTo(500, 0.01);
+  });
+
   it('keeps the refund a refused decision carried', async function () {
     expect((await store.take('refused', REQUESTS, { ...TOKENS, cost: 1000 })).allowed).to.equal(true);
     const refund = store.settle('refused', TOKENS.limits, 300);

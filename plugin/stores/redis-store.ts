@@ -1,15 +1,16 @@
 // plugin/stores/redis-store.ts
-// Buckets in Redis, shared by every gateway instance. Every decision (and settlement) asked for in
-// one event-loop turn is decided by one EVALSHA of token-bucket.lua, in order and atomically
-// (ioredis' defineCommand falls back to EVAL on NOSCRIPT, per node on a Cluster): Redis pays one
-// command's overhead per turn instead of one per request, and a batch never waits for an earlier
-// one's answer, so a decision costs one round trip and a lone one is sent at its turn's end. A
-// client's buckets (requests and LLM tokens) share one key, `tbrl:v2:{<hash>}`: the hash keeps
-// client identities (key ids, IPs) out of Redis key names, and `v2` keeps this format apart from
-// the hashes of earlier versions (`tbrl:{<hash>}`), which a rolling upgrade leaves to expire. On
-// a Cluster a batch is split by hash slot (a script's keys must share one) and each part sent as
-// one command, which ioredis redirects on MOVED/ASK; it does not redirect a pipeline whose
-// commands meet MOVED/ASK only in part. The timeout is the store's own, see reply-deadlines.ts.
+// Buckets in Redis, shared by every gateway instance. The decisions and settlements asked for in
+// one event-loop turn go to token-bucket.lua in calls of up to 16 operations, each decided in
+// order and atomically (ioredis' defineCommand falls back to EVAL on NOSCRIPT, per node on a
+// Cluster): Redis pays one command's overhead per call instead of one per request, and a call
+// never waits for an earlier one's answer, so a decision costs one round trip and a lone one is
+// sent at its turn's end. A client's buckets (requests and LLM tokens) share one key,
+// `tbrl:v2:{<hash>}`: the hash keeps client identities (key ids, IPs) out of Redis key names, and
+// `v2` keeps this format apart from the hashes of earlier versions (`tbrl:{<hash>}`), which a
+// rolling upgrade leaves to expire. On a Cluster a batch is split by hash slot (a script's keys
+// must share one) and each call sent as one command, which ioredis redirects on MOVED/ASK; it does
+// not redirect a pipeline whose commands meet MOVED/ASK only in part. The timeout is the store's
+// own, see reply-deadlines.ts.
 
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -65,7 +66,6 @@ function stateOf(microTokens: number, charge: BucketCharge, allowed: boolean): B
   const bucket = { tokens: microTokens / 1e6, timeUs: 0 };
   return { remaining: bucket.tokens, retryAfterMs: allowed ? 0 : waitUs(bucket, charge.limits, charge.cost) / 1000, fullInMs: fullInUs(bucket, charge.limits) / 1000 };
 }
-
 
 /** The operations of `batch` in script calls of at most MAX_OPERATIONS_PER_CALL, by slot on a Cluster. */
 function callsOf(batch: readonly PendingOperation[], bySlot: boolean): PendingOperation[][] {
@@ -152,8 +152,13 @@ export class RedisStore implements BucketStore {
 
   settle(client: string, limits: BucketLimits, amount: number): Promise<void> {
     const key = bucketKeyName(client);
-    // A debt is applied at once; a refund waits for the client's next decision (held-refunds.ts).
-    return amount >= 0 ? this.refunds.add(key, amount) : this.operate(key, 's', [limits], [amount], 0).then(() => undefined);
+    // A refund waits for the client's next decision (held-refunds.ts). A debt is applied at once,
+    // after any refund still held: capped first, as the refund would have been had it gone then.
+    if (amount >= 0) return this.refunds.add(key, amount);
+    const refund = this.refunds.claim(key);
+    const applied = this.operate(key, 's', [limits], [refund?.amount ?? 0, amount], 0);
+    if (refund !== undefined) applied.then(() => refund.done(), (error: unknown) => refund.done(error));
+    return applied.then(() => undefined);
   }
 
   private operate(key: string, kind: string, limits: BucketLimits[], amounts: number[], replyLength: number): Promise<number[]> {

@@ -12,7 +12,7 @@ export interface PendingOperation {
   readonly kind: string;
   /** The limits it names, each followed in the script's arguments by its amount. */
   readonly limits: readonly BucketLimits[];
-  /** Per limit, what it takes or gives back (for `a`, the one amount and no limit). */
+  /** Per limit, what it takes or gives back; amounts past the limits follow without one. */
   readonly amounts: readonly number[];
   /** How many integers of the script's flat reply are this operation's. */
   readonly replyLength: number;

@@ -16,7 +16,8 @@
 --   'b' both buckets:         request limit, cost, token limit, reservation, then a refund (>= 0)
 --                             the gateway held for this client, added first (0: none)
 --   'a' refund to the token bucket (amount >= 0, the reservation less the usage): amount
---   's' debt on the token bucket (amount < 0, usage beyond the reservation): limit, amount
+--   's' debt on the token bucket (amount < 0, usage beyond the reservation): limit, a refund the
+--                             gateway held for this client (>= 0, added and capped first), amount
 --
 -- A take is admitted only if every bucket holds its cost; then all are taken, else none (a
 -- refusal writes nothing). A settle adds its amount after the refill, capped at capacity; below
@@ -107,10 +108,10 @@ local function refund(key, amount)
   if redis.call('APPEND', key, pack('<d', amount)) < 32 then redis.call('DEL', key) end
 end
 
-local function debt(key, li, amount)
+local function debt(key, li, held, amount)
   local rt, ru, tt, tu, existed = read(key)
   local capacity, rate = caps[li], rates[li]
-  tt, tu = refill(tt, tu, capacity, rate)
+  tt, tu = refill(tt + held, tu, capacity, rate)
   tt = tt + amount
   local ms = msUntilFull(tt, capacity, rate)
   if existed then ms = max(ms, redis.call('PTTL', key)) end
@@ -130,8 +131,8 @@ for k = 1, #KEYS do
     refund(KEYS[k], tonumber(ARGV[a + 1]))
     a = a + 2
   else
-    debt(KEYS[k], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]))
-    a = a + 3
+    debt(KEYS[k], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]))
+    a = a + 4
   end
 end
 return replies
