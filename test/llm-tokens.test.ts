@@ -19,7 +19,7 @@ import { metricValue } from './helpers/metrics';
 
 const TOKEN_CAPACITY = 1000;
 const DEFAULT_MAX_TOKENS = 1024;
-const KEYS = ['reserve', 'refuse', 'cap', 'body', 'stream', 'stream-asked', 'refund', 'cancel', 'no-usage', 'headers'] as const;
+const KEYS = ['reserve', 'refuse', 'cap', 'body', 'stream', 'stream-asked', 'refund', 'cancel', 'no-usage', 'long-answer', 'headers'] as const;
 type KeyName = typeof KEYS[number] | 'models';
 const keyOf = (name: KeyName): string => `llm-tokens-test-key-${name}-0123456789`;
 
@@ -171,6 +171,31 @@ describe('token-bucket-rate-limit: LLM tokens (memory store)', function () {
     const content = Buffer.byteLength('word word word word word');
     expect(remainingTokens(await chat('no-usage', after))).to.equal(TOKEN_CAPACITY - estimateTokens(body, DEFAULT_MAX_TOKENS).input - Math.ceil(content / 4) - reservationOf(after));
     expect(await metricValue(suite.gateway, 'llm_token_settlements_total', { outcome: 'estimated' })).to.be.at.least(1);
+  });
+
+  it('finds the usage at the end of a long answer that came in many chunks, multi-byte characters cut between them', async function () {
+    const usage = { prompt_tokens: 7, completion_tokens: 93, total_tokens: 100 };
+    // 120 KiB of content in 4 KiB pieces (each cuts a two-byte character in half), usage last:
+    // the gateway keeps only the answer's first and last 16 KiB, and must still read it whole.
+    const text = JSON.stringify({ id: 'chatcmpl-long', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'é'.repeat(60 * 1024) }, finish_reason: 'stop' }], usage });
+    const bytes = Buffer.from(text, 'utf8');
+    suite.provider.handler = (exchange) => {
+      void exchange.body.then(async () => {
+        exchange.res.writeHead(200, { 'content-type': 'application/json' });
+        for (let at = 0; at < bytes.length; at += 4095) {
+          exchange.res.write(bytes.subarray(at, at + 4095));
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        exchange.res.end();
+      });
+    };
+    const body = chatBody('a long one', { max_tokens: 500 });
+    const reply = await chat('long-answer', body);
+    expect(reply.status).to.equal(200);
+    expect(reply.text.length, 'the answer passed whole').to.equal(text.length);
+    answerBy({});
+    const after = chatBody('after', { max_tokens: 1 });
+    expect(remainingTokens(await chat('long-answer', after)), 'charged the usage the answer ended with').to.equal(TOKEN_CAPACITY - usage.total_tokens - reservationOf(after));
   });
 
   it("sends OpenAI's x-ratelimit-* headers and both quotas in the IETF fields", async function () {

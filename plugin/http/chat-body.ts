@@ -53,7 +53,8 @@ function collect(req: IncomingMessage, maxBytes: number): Promise<Buffer | BodyR
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks, size)));
+    // A body of one chunk (the usual case) is kept as it came, not copied.
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks, size)));
     req.once('error', () => resolve(new BodyRefusal(400, MESSAGES.badRequest)));
   });
 }
