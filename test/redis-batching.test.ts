@@ -3,6 +3,7 @@
 // in script calls of up to 16 (MONITOR counts what reaches a real redis-server), each with its own answer, in
 // the order asked; a turn's lone decision goes out at once; a refund rides with its client's next
 // decision, or goes out on its own when its hold ends, and reads back exactly as if applied at once.
+// On a single node a call leaves as soon as it is full, so Redis runs it while the turn goes on.
 
 import { expect } from 'chai';
 import { once } from 'node:events';
@@ -66,6 +67,16 @@ describe('Redis store: a turn\'s decisions in script calls of up to 16', functio
       await Promise.all([store.take('a', REQUESTS), store.take('b', REQUESTS)]);
     });
     expect(calls).to.equal(2);
+  });
+
+  it('writes a call as soon as it holds 16 operations, before the turn ends; the rest at its end', async function () {
+    const decisions = Array.from({ length: 17 }, (_, i) => store.take(`early-${i}`, REQUESTS));
+    // Still in the turn that asked: the full call is on the wire (waiting for its answer), the
+    // 17th operation waits for the turn's end.
+    expect(client.commandQueue.length, 'calls written during the turn').to.equal(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(client.commandQueue.length, 'after the turn').to.be.at.most(2);
+    expect((await Promise.all(decisions)).every((d) => d.allowed)).to.equal(true);
   });
 
   it('answers 300 decisions of one turn on 300 keys in 19 calls of at most 16', async function () {

@@ -125,7 +125,8 @@ export class RedisStore implements BucketStore {
     if (typeof (client as unknown as Record<string, unknown>)['tbrlBatch'] !== 'function') client.defineCommand('tbrlBatch', SCRIPT);
     this.deadlines = new ReplyDeadlines(timeoutMs);
     this.cluster = client instanceof Cluster;
-    this.batcher = new TurnBatcher<PendingOperation>((batch) => this.write(batch));
+    // A single node gets each call as soon as it is full; a Cluster's turn is split by slot first.
+    this.batcher = new TurnBatcher<PendingOperation>((batch) => this.write(batch), this.cluster ? Number.POSITIVE_INFINITY : MAX_OPERATIONS_PER_CALL);
     // A refund needs no limits: it is appended and capped at the next read (token-bucket.lua).
     this.refunds = new HeldRefunds((key, amount) => this.operate(key, 'a', [], [amount], 0), REFUND_HOLD_MS);
   }
