@@ -1,6 +1,8 @@
 // bench/lib/stream-client-process.ts
 // Opens N concurrent SSE streams (POST {"stream":true}) and measures, for every event, receive
-// time minus the provider's send time carried in the event. Own process: its event loop must not
+// time minus the provider's send time carried in the event, how long each waited for its
+// response headers, and how many were open at once (a gateway that accepts late never carries all
+// N together). Own process: its event loop must not
 // be the gateway's. Prints {"open": n} once every stream has its headers, then {"streams": {...}}
 // when all ended, or at `deadlineMs` with what had not ended counted as such (a gateway that
 // never answers some streams must not hang the bench).
@@ -27,6 +29,11 @@ const histogram = new Uint32Array(100_000); // 0 to 10 s; later ones land in the
 let events = 0;
 let maxDelay = 0;
 let opened = 0;
+/** Streams with their headers and not yet ended, now and at most: how many were concurrent in fact. */
+let openNow = 0;
+let peakOpen = 0;
+/** Per stream, ms from sending the request to its response headers (the gateway's accept and pipeline). */
+const openMs: number[] = [];
 let completed = 0;
 let failed = 0;
 let ended = 0;
@@ -58,9 +65,16 @@ function record(chunk: Buffer, receivedAt: number): void {
 }
 
 function openOne(): void {
+  const sentAt = performance.now();
+  let isOpen = false;
+  const close = (): void => { if (isOpen) { isOpen = false; openNow -= 1; } };
   const req = http.request({ host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers }, (res) => {
     statuses[String(res.statusCode)] = (statuses[String(res.statusCode)] ?? 0) + 1;
     opened += 1;
+    openMs.push(performance.now() - sentAt);
+    isOpen = true;
+    openNow += 1;
+    if (openNow > peakOpen) peakOpen = openNow;
     if (opened === spec.streams) process.stdout.write(`${JSON.stringify({ open: opened })}\n`);
     // An event split across two chunks would lose its send time or its [DONE]: keep a short tail.
     let tail: Buffer | undefined;
@@ -74,8 +88,8 @@ function openOne(): void {
       record(whole, receivedAt);
       if (!sawDone && whole.includes(DONE)) { sawDone = true; lastEvents += 1; }
     });
-    res.on('end', () => { completed += 1; settle(); });
-    res.on('error', (error: NodeJS.ErrnoException) => fail(error));
+    res.on('end', () => { close(); completed += 1; settle(); });
+    res.on('error', (error: NodeJS.ErrnoException) => { close(); fail(error); });
   });
   req.on('error', (error: NodeJS.ErrnoException) => fail(error));
   req.end(body);
@@ -106,9 +120,12 @@ function settle(): void {
 function report(): void {
   if (reported) return;
   reported = true;
+  openMs.sort((a, b) => a - b);
+  const openAt = (p: number): number => Math.round((openMs[Math.min(openMs.length - 1, Math.ceil((p / 100) * openMs.length) - 1)] ?? Number.NaN) * 10) / 10;
   process.stdout.write(`${JSON.stringify({ streams: {
     requested: spec.streams, opened, completed, failed, unfinished: spec.streams - ended, lastEvents, statuses, errors, events,
     delayP50Ms: percentile(50), delayP99Ms: percentile(99), delayMaxMs: Math.round(maxDelay * 100) / 100,
+    peakOpen, openP50Ms: openAt(50), openP99Ms: openAt(99),
   } })}\n`);
 }
 

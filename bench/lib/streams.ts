@@ -12,7 +12,9 @@ import { cpuMicrosOf, fdCountOf, rssOf } from '../../testkit/proc';
 export interface Streams {
   requested: number; opened: number; completed: number; failed: number; unfinished: number; lastEvents: number;
   statuses: Record<string, number>; errors: Record<string, number>;
-  events: number; delayP50Ms: number; delayP99Ms: number; delayMaxMs: number; rssBefore?: number; rssPeak?: number; bytesPerStream?: number; fdPeak?: number;
+  events: number; delayP50Ms: number; delayP99Ms: number; delayMaxMs: number;
+  /** Streams open at once at most, and ms from request to response headers (p50, p99). */
+  peakOpen: number; openP50Ms: number; openP99Ms: number; rssBefore?: number; rssPeak?: number; bytesPerStream?: number; fdPeak?: number;
   /** CPU per second of the run, as a share of one core: the gateway's and the stream client's. */
   gatewayCpu?: number; clientCpu?: number;
 }
