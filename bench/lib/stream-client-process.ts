@@ -43,6 +43,20 @@ const statuses: Record<string, number> = {};
 const errors: Record<string, number> = {};
 const wallNow = (): number => performance.timeOrigin + performance.now();
 
+/**
+ * The same delays by second of the run, in 1 ms buckets up to 1 s: a p99 made in a few bad
+ * seconds (a loop stall, the ramp) reads differently from one spread over the run.
+ */
+const startedAt = wallNow();
+const SECOND_BUCKETS = 1000;
+const bySecond: Uint32Array[] = [];
+function recordBySecond(receivedAt: number, delay: number): void {
+  const second = Math.max(0, Math.floor((receivedAt - startedAt) / 1000));
+  const counts = bySecond[second] ??= new Uint32Array(SECOND_BUCKETS);
+  const bucket = Math.min(SECOND_BUCKETS - 1, Math.floor(delay));
+  counts[bucket] = (counts[bucket] ?? 0) + 1;
+}
+
 const T_KEY = Buffer.from('"t":');
 const DONE = Buffer.from('[DONE]');
 
@@ -57,6 +71,7 @@ function record(chunk: Buffer, receivedAt: number): void {
       const delay = Math.max(0, receivedAt - sentAt);
       const bucket = Math.min(histogram.length - 1, Math.floor(delay / BUCKET_MS));
       histogram[bucket] = (histogram[bucket] ?? 0) + 1;
+      recordBySecond(receivedAt, delay);
       events += 1;
       if (delay > maxDelay) maxDelay = delay;
     }
@@ -112,6 +127,20 @@ function percentile(p: number): number {
   return Number.NaN;
 }
 
+/** Per second of the run: events, and their delay's p50 and p99 (ms, 1 ms resolution). */
+function perSecond(): Array<{ second: number; events: number; p50Ms: number; p99Ms: number }> {
+  return bySecond.flatMap((counts, second) => {
+    const events = counts.reduce((a, b) => a + b, 0);
+    const at = (p: number): number => {
+      const rank = Math.ceil((p / 100) * events);
+      let seen = 0;
+      for (let i = 0; i < counts.length; i += 1) if ((seen += counts[i] as number) >= rank) return i + 1;
+      return SECOND_BUCKETS;
+    };
+    return events === 0 ? [] : [{ second, events, p50Ms: at(50), p99Ms: at(99) }];
+  });
+}
+
 function settle(): void {
   ended += 1;
   if (ended >= spec.streams) report();
@@ -125,7 +154,7 @@ function report(): void {
   process.stdout.write(`${JSON.stringify({ streams: {
     requested: spec.streams, opened, completed, failed, unfinished: spec.streams - ended, lastEvents, statuses, errors, events,
     delayP50Ms: percentile(50), delayP99Ms: percentile(99), delayMaxMs: Math.round(maxDelay * 100) / 100,
-    peakOpen, openP50Ms: openAt(50), openP99Ms: openAt(99),
+    peakOpen, openP50Ms: openAt(50), openP99Ms: openAt(99), perSecond: perSecond(),
   } })}\n`);
 }
 
