@@ -16,7 +16,8 @@ export interface Streams {
   /** Streams open at once at most, and ms from request to response headers (p50, p99). */
   peakOpen: number; openP50Ms: number; openP99Ms: number;
   /** By second of the run (in the JSON only): events and their delay's p50/p99, ms. */
-  perSecond: Array<{ second: number; events: number; p50Ms: number; p99Ms: number }>; rssBefore?: number; rssPeak?: number; bytesPerStream?: number; fdPeak?: number;
+  perSecond: Array<{ second: number; events: number; p50Ms: number; p99Ms: number }>;
+  rssBefore?: number; rssPeak?: number; bytesPerStream?: number; fdPeak?: number;
   /** CPU per second of the run, as a share of one core: the gateway's and the stream client's. */
   gatewayCpu?: number; clientCpu?: number;
 }
